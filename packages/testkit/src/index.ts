@@ -1,0 +1,3 @@
+export { requireTool, TOOL_PACKAGES } from './tools.js';
+export { run, type RunResult, type RunOptions } from './run.js';
+export { tempDir } from './tmp.js';
