@@ -133,3 +133,14 @@ export interface VerifyPolicy {
   /** Accept DSA OpenPGP keys (refused by default). */
   allowDsa?: boolean;
 }
+
+/**
+ * OpenPGP verification, provided by @signet/core/pgp (the only part of core that loads openpgp).
+ * Pass `pgpVerifier` from that subpath to verify() to enable OpenPGP signatures.
+ */
+export interface PgpVerifier {
+  /** A detached signature, armored or binary, over the artifact bytes. */
+  verifyDetached(artifact: Artifact, signature: Uint8Array, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict>;
+  /** A cleartext-signed message (RFC 4880 §7); the verdict's `text` is the signed text. */
+  verifyCleartext(message: Uint8Array, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict>;
+}
