@@ -1,0 +1,182 @@
+import { constants, publicDecrypt, type KeyObject } from 'node:crypto';
+import { readChildren, readTlv, readUnsignedInteger } from '../encoding/der.js';
+import { fromBase64 } from '../encoding/base64.js';
+import { bytesEqual, concatBytes } from '../encoding/bytes.js';
+
+/**
+ * Signature verification over a digest when the signed bytes are not at hand (a verifier given only
+ * "sha256:<hex>"). Node's crypto always hashes its input, so ECDSA is checked here directly from
+ * SEC 1 v2 §4.1.4 over the curve's public parameters, and RSA PKCS#1 v1.5 by recovering the
+ * DigestInfo (RFC 8017 §8.2.2). Only public values are involved, so no constant-time care is needed.
+ * Ed25519 cannot be checked from a digest (RFC 8032 §5.1.7 hashes the message with R and A).
+ */
+
+interface Curve {
+  p: bigint;
+  a: bigint;
+  b: bigint;
+  n: bigint;
+  gx: bigint;
+  gy: bigint;
+}
+
+// Domain parameters: SEC 2 v2 §2.4.2 (secp256r1), §2.5.1 (secp384r1), §2.6.1 (secp521r1).
+const CURVES: Record<string, Curve> = {
+  prime256v1: {
+    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
+    a: 0xffffffff00000001000000000000000000000000fffffffffffffffffffffffcn,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    gx: 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
+    gy: 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n,
+  },
+  secp384r1: {
+    p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
+    a: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffcn,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    gx: 0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7n,
+    gy: 0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5fn,
+  },
+  secp521r1: {
+    p: (1n << 521n) - 1n,
+    a: (1n << 521n) - 4n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    gx: 0x00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66n,
+    gy: 0x011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650n,
+  },
+};
+
+const mod = (a: bigint, m: bigint): bigint => {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+};
+
+function inv(a: bigint, m: bigint): bigint {
+  // Extended Euclid; m is prime and 0 < a < m.
+  let [r0, r1] = [mod(a, m), m];
+  let [s0, s1] = [1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  return mod(s0, m);
+}
+
+/** Jacobian point (X/Z², Y/Z³); Z = 0 is the point at infinity. */
+interface Jac {
+  x: bigint;
+  y: bigint;
+  z: bigint;
+}
+
+const INF: Jac = { x: 1n, y: 1n, z: 0n };
+
+function dbl(c: Curve, P: Jac): Jac {
+  if (P.z === 0n || P.y === 0n) return INF;
+  const { p } = c;
+  const yy = mod(P.y * P.y, p);
+  const s = mod(4n * P.x * yy, p);
+  const zz = mod(P.z * P.z, p);
+  const m = mod(3n * P.x * P.x + c.a * zz * zz, p);
+  const x = mod(m * m - 2n * s, p);
+  return { x, y: mod(m * (s - x) - 8n * yy * yy, p), z: mod(2n * P.y * P.z, p) };
+}
+
+function addJ(c: Curve, P: Jac, Q: Jac): Jac {
+  if (P.z === 0n) return Q;
+  if (Q.z === 0n) return P;
+  const { p } = c;
+  const z1z1 = mod(P.z * P.z, p);
+  const z2z2 = mod(Q.z * Q.z, p);
+  const u1 = mod(P.x * z2z2, p);
+  const u2 = mod(Q.x * z1z1, p);
+  const s1 = mod(P.y * Q.z * z2z2, p);
+  const s2 = mod(Q.y * P.z * z1z1, p);
+  if (u1 === u2) return s1 === s2 ? dbl(c, P) : INF;
+  const h = mod(u2 - u1, p);
+  const r = mod(s2 - s1, p);
+  const hh = mod(h * h, p);
+  const hhh = mod(h * hh, p);
+  const v = mod(u1 * hh, p);
+  const x = mod(r * r - hhh - 2n * v, p);
+  return { x, y: mod(r * (v - x) - s1 * hhh, p), z: mod(P.z * Q.z * h, p) };
+}
+
+/** u1·G + u2·Q by Shamir's trick, returning the affine x coordinate (undefined at infinity). */
+function mulAddX(c: Curve, u1: bigint, G: Jac, u2: bigint, Q: Jac): bigint | undefined {
+  const GQ = addJ(c, G, Q);
+  let R = INF;
+  const bits = Math.max(u1.toString(2).length, u2.toString(2).length);
+  for (let i = bits - 1; i >= 0; i--) {
+    R = dbl(c, R);
+    const b1 = (u1 >> BigInt(i)) & 1n;
+    const b2 = (u2 >> BigInt(i)) & 1n;
+    if (b1 && b2) R = addJ(c, R, GQ);
+    else if (b1) R = addJ(c, R, G);
+    else if (b2) R = addJ(c, R, Q);
+  }
+  if (R.z === 0n) return undefined;
+  const zi = inv(R.z, c.p);
+  return mod(R.x * zi * zi, c.p);
+}
+
+const toBig = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`));
+
+function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8Array): boolean {
+  const c = CURVES[String(key.asymmetricKeyDetails?.namedCurve)];
+  if (!c) return false;
+  let r: bigint;
+  let s: bigint;
+  try {
+    const seq = readTlv(sigDer);
+    if (seq.tag !== 0x30 || seq.end !== sigDer.length) return false;
+    const kids = readChildren(sigDer, seq);
+    if (kids.length !== 2) return false;
+    r = readUnsignedInteger(sigDer, kids[0]!);
+    s = readUnsignedInteger(sigDer, kids[1]!);
+  } catch {
+    return false;
+  }
+  if (r <= 0n || r >= c.n || s <= 0n || s >= c.n) return false;
+  const jwk = key.export({ format: 'jwk' });
+  const Q: Jac = { x: toBig(fromBase64(String(jwk.x))), y: toBig(fromBase64(String(jwk.y))), z: 1n };
+  // SEC 1 §4.1.4 step 5: e = leftmost bitlen(n) bits of the digest.
+  const nBits = c.n.toString(2).length;
+  let e = toBig(digest);
+  const dBits = digest.length * 8;
+  if (dBits > nBits) e >>= BigInt(dBits - nBits);
+  const w = inv(s, c.n);
+  const x = mulAddX(c, mod(e * w, c.n), { x: c.gx, y: c.gy, z: 1n }, mod(r * w, c.n), Q);
+  return x !== undefined && mod(x, c.n) === r;
+}
+
+// DER DigestInfo prefixes, RFC 8017 §9.2 note 1.
+const DIGEST_INFO: Record<string, Uint8Array> = {
+  sha256: Buffer.from('3031300d060960864801650304020105000420', 'hex'),
+  sha384: Buffer.from('3041300d060960864801650304020205000430', 'hex'),
+  sha512: Buffer.from('3051300d060960864801650304020305000440', 'hex'),
+};
+
+function verifyRsaPkcs1Prehashed(key: KeyObject, digest: Uint8Array, sig: Uint8Array, hash: string): boolean {
+  const prefix = DIGEST_INFO[hash];
+  if (!prefix) return false;
+  try {
+    const em = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, sig);
+    return bytesEqual(new Uint8Array(em), concatBytes(prefix, digest));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies a signature given only the message digest. `hash` names the digest's algorithm; false for
+ * key types that cannot be checked from a digest (Ed25519, RSA-PSS).
+ */
+export function verifyPrehashed(key: KeyObject, hash: 'sha256' | 'sha384' | 'sha512', digest: Uint8Array, signature: Uint8Array): boolean {
+  if (key.asymmetricKeyType === 'ec') return verifyEcdsaPrehashed(key, digest, signature);
+  if (key.asymmetricKeyType === 'rsa') return verifyRsaPkcs1Prehashed(key, digest, signature, hash);
+  return false;
+}
