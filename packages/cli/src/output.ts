@@ -13,7 +13,9 @@ const KIND_NAMES: Record<Verdict['kind'], string> = {
 /** The one-line summary for a passing verdict, naming the signer. */
 export function summary(v: Verdict, what = 'Verified OK'): string {
   const s = v.signer;
-  const who = s ? [s.identity, s.keyId && s.identity !== s.keyId ? `(${s.keyId})` : undefined].filter(Boolean).join(' ') : 'unknown signer';
+  let who = 'an unnamed key';
+  if (s?.identity && s.keyId && s.identity !== s.keyId) who = `${s.identity} (${s.keyId})`;
+  else if (s?.identity ?? s?.keyId) who = (s.identity ?? s.keyId) as string;
   const extra = s?.comment ? `; trusted comment: ${s.comment}` : '';
   return `${what}: ${KIND_NAMES[v.kind]} by ${who}${extra}`;
 }
