@@ -52,9 +52,12 @@ function asJson(bytes: Uint8Array): unknown {
  */
 export function detectSignatureKind(signature: Uint8Array | string): SignatureKind | undefined {
   const bytes = typeof signature === 'string' ? utf8(signature) : signature;
-  const head = bytes.subarray(0, 64);
-  if (head.findIndex((c) => c === 0x7b) >= 0 && asJson(bytes) !== undefined) {
-    const j = asJson(bytes) as Record<string, unknown>;
+  return detectKind(bytes, asJson(bytes));
+}
+
+function detectKind(bytes: Uint8Array, json: unknown): SignatureKind | undefined {
+  if (json !== undefined) {
+    const j = json as Record<string, unknown>;
     if (isBundleJson(j)) return 'sigstore-bundle';
     if (typeof j['payloadType'] === 'string' && Array.isArray(j['signatures'])) return 'dsse';
     if (typeof j['base64Signature'] === 'string') return 'cosign';
@@ -82,7 +85,9 @@ export async function verify(req: VerifyRequest, opts: VerifyOptions = {}): Prom
   if (sig.length > MAX_SIGNATURE_BYTES) {
     throw new SignetError('INVALID_ARGUMENT', `signature material is ${sig.length} bytes; the limit is ${MAX_SIGNATURE_BYTES}`);
   }
-  const kind = req.kind ?? detectSignatureKind(sig);
+  // JSON material (bundles, envelopes) is parsed once here and handed on.
+  const json = asJson(sig);
+  const kind = req.kind ?? detectKind(sig, json);
   if (!kind) {
     throw new SignetError(
       'UNSUPPORTED_FORMAT',
@@ -92,11 +97,11 @@ export async function verify(req: VerifyRequest, opts: VerifyOptions = {}): Prom
   const { artifact, trust, policy } = req;
   switch (kind) {
     case 'sigstore-bundle':
-      return verifyBundleBytes(artifact, sig, trust, policy);
+      return verifyBundleJson(artifact, json, trust, policy);
     case 'dsse':
-      return verifyDsseBytes(artifact, sig, trust, policy);
+      return verifyDsseJson(artifact, json, trust, policy);
     case 'cosign':
-      return verifyCosignSignature(artifact, sig, trust, policy);
+      return verifyCosignSignature(artifact, sig, json, trust, policy);
     case 'sshsig':
       return verifySshSig(artifact, sig, trust, policy);
     case 'minisign':
@@ -120,11 +125,17 @@ function signedData(artifact: Artifact, hash: 'sha256' | 'sha384' | 'sha512' = '
   return d ? { digest: { algorithm: hash, value: d } } : undefined;
 }
 
-async function verifyCosignSignature(artifact: Artifact, sigBytes: Uint8Array, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict> {
+async function verifyCosignSignature(
+  artifact: Artifact,
+  sigBytes: Uint8Array,
+  json: unknown,
+  trust: TrustMaterial,
+  policy?: VerifyPolicy,
+): Promise<Verdict> {
   const b = new VerdictBuilder('cosign');
   let sig: Uint8Array;
   let certPem: string | undefined;
-  const j = asJson(sigBytes) as Record<string, unknown> | undefined;
+  const j = json as Record<string, unknown> | undefined;
   try {
     if (j) {
       // cosign's pre-v3 `--bundle` JSON: {base64Signature, cert (base64 PEM), rekorBundle}.
@@ -188,13 +199,12 @@ function certificateKeys(b: VerdictBuilder, certs: Uint8Array[], trust: TrustMat
   return { keys: match };
 }
 
-async function verifyBundleBytes(artifact: Artifact, sigBytes: Uint8Array, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict> {
+async function verifyBundleJson(artifact: Artifact, json: unknown, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict> {
   const b = new VerdictBuilder('sigstore-bundle');
   let bundle: ParsedBundle;
   try {
-    const j = asJson(sigBytes);
-    if (j === undefined) return b.failWith('format', 'the bundle is not valid JSON');
-    bundle = parseBundle(j);
+    if (json === undefined) return b.failWith('format', 'the bundle is not valid JSON');
+    bundle = parseBundle(json);
   } catch (e) {
     return b.failWith('format', e instanceof SignetError ? e.message : 'the bundle cannot be parsed');
   }
@@ -249,11 +259,12 @@ async function verifyParsedBundle(
   return b.done();
 }
 
-async function verifyDsseBytes(artifact: Artifact, sigBytes: Uint8Array, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict> {
+async function verifyDsseJson(artifact: Artifact, json: unknown, trust: TrustMaterial, policy?: VerifyPolicy): Promise<Verdict> {
   const b = new VerdictBuilder('dsse');
   let env: DsseEnvelope;
   try {
-    env = parseEnvelope(asJson(sigBytes));
+    if (json === undefined) return b.failWith('format', 'the envelope is not valid JSON');
+    env = parseEnvelope(json);
   } catch (e) {
     return b.failWith('format', e instanceof SignetError ? e.message : 'the DSSE envelope cannot be parsed');
   }
