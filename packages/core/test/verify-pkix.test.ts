@@ -142,3 +142,14 @@ import { sign as nodeSign } from 'node:crypto';
 function signDataSync(hash: string, data: Uint8Array, key: KeyObject): Uint8Array {
   return new Uint8Array(nodeSign(hash, data, key));
 }
+
+test('a truncated SSH / minisign / signify signature is a failed format check, not an exception', async () => {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const trust = trustOf(publicKey);
+  const ssh = '-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQAAADMAAAALc3No\n-----END SSH SIGNATURE-----\n';
+  assert.equal(failed(await verify({ artifact: { bytes: artifact }, signature: ssh, trust })), 'format');
+  const mini = 'untrusted comment: x\nRUQAAAAAAAAAAA==\ntrusted comment: y\nAAAA\n';
+  const v = await verify({ artifact: { bytes: artifact }, signature: mini, trust, kind: 'minisign' });
+  assert.equal(v.ok, false);
+  assert.equal(failed(v), 'format');
+});

@@ -96,6 +96,8 @@ export type TrustedKey =
       principals: string[];
       /** namespaces="..." restriction from allowed_signers, if any. */
       namespaces?: string[];
+      /** A cert-authority line: it only vouches for SSH certificates, never for a plain key. */
+      certAuthority?: boolean;
       name?: string;
       validity?: Validity;
     }

@@ -103,11 +103,11 @@ export async function verify(req: VerifyRequest, opts: VerifyOptions = {}): Prom
     case 'cosign':
       return verifyCosignSignature(artifact, sig, json, trust, policy);
     case 'sshsig':
-      return verifySshSig(artifact, sig, trust, policy);
+      return parseFailureAsVerdict(kind, () => verifySshSig(artifact, sig, trust, policy));
     case 'minisign':
-      return verifyMinisign(artifact, sig, trust, policy);
+      return parseFailureAsVerdict(kind, () => verifyMinisign(artifact, sig, trust, policy));
     case 'signify':
-      return verifySignify(artifact, sig, trust, policy);
+      return parseFailureAsVerdict(kind, () => verifySignify(artifact, sig, trust, policy));
     case 'pgp': {
       if (!opts.pgp) {
         throw new SignetError('PGP_NOT_LOADED', 'OpenPGP signatures need the verifier from @signet/core/pgp: verify(req, { pgp: pgpVerifier })');
@@ -115,6 +115,21 @@ export async function verify(req: VerifyRequest, opts: VerifyOptions = {}): Prom
       if (detectPgp(sig) === 'cleartext') return opts.pgp.verifyCleartext(sig, trust, policy);
       return opts.pgp.verifyDetached(artifact, sig, trust, policy);
     }
+  }
+}
+
+/**
+ * Material detected as one kind but malformed inside (truncated, bad lengths) is a failed 'format'
+ * check, like every other broken signature, not an exception.
+ */
+async function parseFailureAsVerdict(kind: SignatureKind, fn: () => Promise<Verdict>): Promise<Verdict> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof SignetError && (e.code === 'SIGNATURE_PARSE_FAILED' || e.code === 'MALFORMED_INPUT')) {
+      return new VerdictBuilder(kind).failWith('format', e.message);
+    }
+    throw e;
   }
 }
 
