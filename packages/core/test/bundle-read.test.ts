@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { sharedDir } from '@signet/testkit';
 import { SignetError, parseBundle, parseTrustMaterial, verify, messageSignatureBundle, dsseBundle, utf8 } from '../dist/index.js';
 
-const BASE = fileURLToPath(new URL('../../../../shared/testdata/sigstore-conformance/bundle-verify/', import.meta.url));
+const BASE = join(sharedDir(), 'testdata', 'sigstore-conformance', 'bundle-verify') + '/';
 const cases = readdirSync(BASE).filter((d) => statSync(BASE + d).isDirectory());
 
 test('the conformance assets are present', () => {

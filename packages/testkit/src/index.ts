@@ -1,3 +1,4 @@
 export { requireTool, TOOL_PACKAGES } from './tools.js';
 export { run, type RunResult, type RunOptions } from './run.js';
 export { tempDir } from './tmp.js';
+export { sharedDir } from './shared.js';
