@@ -5,6 +5,7 @@ import { register as registerGenerate } from './commands/generate-key-pair.js';
 import { register as registerSign } from './commands/sign.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerChecksums } from './commands/checksums.js';
+import { register as registerToken } from './commands/token.js';
 
 export const VERSION = '0.1.0';
 
@@ -19,7 +20,12 @@ export function buildProgram(): Command {
   registerSign(program);
   registerVerify(program);
   registerChecksums(program);
-  for (const c of program.commands) c.exitOverride();
+  registerToken(program);
+  const override = (c: Command): void => {
+    c.exitOverride();
+    c.commands.forEach(override);
+  };
+  override(program);
   return program;
 }
 

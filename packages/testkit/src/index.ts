@@ -2,3 +2,4 @@ export { requireTool, TOOL_PACKAGES } from './tools.js';
 export { run, type RunResult, type RunOptions } from './run.js';
 export { tempDir } from './tmp.js';
 export { sharedDir } from './shared.js';
+export { startSignetServer, SERVER_BIN, type RunningServer } from './server.js';

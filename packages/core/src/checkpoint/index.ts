@@ -1,0 +1,37 @@
+export {
+  MAX_NOTE_BYTES,
+  MAX_NOTE_SIGNATURES,
+  KEY_HINT_SIZE,
+  parseNote,
+  formatNote,
+  signNote,
+  verifyNote,
+  isValidKeyName,
+  type NoteSignature,
+  type ParsedNote,
+  type NoteSigner,
+  type NoteVerifier,
+  type NoteVerification,
+} from './note.js';
+export {
+  NOTE_SIG_ED25519,
+  NOTE_SIG_ECDSA,
+  ecdsaKeyId,
+  ecdsaNoteSigner,
+  ecdsaNoteVerifier,
+  ed25519KeyId,
+  ed25519NoteSigner,
+  ed25519NoteVerifier,
+  formatVkey,
+  parseVkey,
+  type Vkey,
+} from './keys.js';
+export {
+  formatCheckpoint,
+  parseCheckpointBody,
+  signCheckpoint,
+  verifyCheckpoint,
+  type Checkpoint,
+  type CheckpointInput,
+  type CheckpointVerification,
+} from './checkpoint.js';

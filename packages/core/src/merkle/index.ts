@@ -1,0 +1,41 @@
+export { HASH_SIZE, MAX_UINT64, leafHash, nodeHash, emptyRoot, type TreeIndex } from './hash.js';
+export { verifyInclusion, rootFromInclusionProof, verifyConsistency, inclusionProofLength } from './verify.js';
+export {
+  inclusionProof,
+  consistencyProof,
+  rootAt,
+  inclusionProofPlan,
+  consistencyProofPlan,
+  rootPlan,
+  rangeNodes,
+  resolvePlans,
+  resolvePlansSync,
+  type HashReader,
+  type NodeId,
+  type HashPlan,
+} from './proof.js';
+export { MemoryTree } from './memory-tree.js';
+export {
+  TILE_HEIGHT,
+  TILE_WIDTH,
+  MAX_TILE_LEVEL,
+  formatTileIndex,
+  tilePath,
+  entriesTilePath,
+  parseTilePath,
+  tileLevelHashCount,
+  tileWidth,
+  tilesForTreeSize,
+  partialTiles,
+  tilesToWrite,
+  nodeInTile,
+  tileSubtreeHash,
+  readTile,
+  TileHashReader,
+  encodeEntryBundle,
+  parseEntryBundle,
+  type TileRef,
+  type ParsedTilePath,
+  type NodeInTile,
+  type TileFetcher,
+} from './tiles.js';

@@ -1,0 +1,78 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config/index.js';
+import { openDatabase, type OpenDb } from './storage/db.js';
+import { SecretStore } from './storage/secrets.js';
+import { installErrorBoundary } from './http/errors.js';
+import { installAuth } from './http/auth.js';
+import { installMetrics, installOpenApi } from './http/observability.js';
+import { TokenService, identityRoutes } from './identity/index.js';
+
+export const VERSION = '0.1.0';
+
+export interface AppServices {
+  config: ServerConfig;
+  database: OpenDb;
+  secrets: SecretStore;
+  tokens: TokenService;
+  /** Path of the bootstrap admin token file. */
+  adminTokenPath: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: AppServices;
+  }
+}
+
+/**
+ * Builds the Fastify app for a configuration: opens (and migrates) the database, loads the master key,
+ * makes sure the bootstrap admin token exists, and registers every domain. Tests use app.inject();
+ * main.ts listens. Closing the app closes the database.
+ */
+export async function build(config: ServerConfig): Promise<FastifyInstance> {
+  const database = await openDatabase(config.databaseUrl);
+  const secrets = new SecretStore(database.db, SecretStore.loadMasterKey(config.dataDir, config.masterKey));
+  const tokens = new TokenService(database.db);
+  const adminTokenPath = await tokens.ensureBootstrapToken(config.dataDir);
+
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'token', 'password', '*.token', '*.password'], censor: '[redacted]' },
+    },
+    bodyLimit: config.bodyLimit,
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Unknown fields are an error, never silently dropped.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  });
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath });
+  installErrorBoundary(app);
+  installOpenApi(app, { title: 'Signet', version: VERSION });
+  installMetrics(app);
+  installAuth(app, tokens);
+
+  let ready = false;
+  app.get('/healthz', { config: { summary: 'Liveness: the process is up' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { summary: 'Readiness: the database answers and the server is not shutting down' } }, async (_req, reply) => {
+    try {
+      await database.db.selectFrom('api_tokens').select('id').limit(1).execute();
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', reason: 'database' });
+    }
+    return ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' });
+  });
+  await app.register(identityRoutes, { tokens });
+
+  app.addHook('onReady', async () => {
+    ready = true;
+  });
+  app.addHook('preClose', async () => {
+    ready = false;
+  });
+  app.addHook('onClose', async () => {
+    await database.close();
+  });
+  return app;
+}

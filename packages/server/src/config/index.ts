@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+
+export { ConfigError } from './errors.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface ServerConfig {
+  listen: { host: string; port: number };
+  /** Directory for SQLite, blobs, keys and the bootstrap admin token. */
+  dataDir: string;
+  /** `sqlite:<path>` (default `<dataDir>/signet.db`) or `postgres://…`. */
+  databaseUrl: string;
+  /** The URL clients use to reach this server; names the log in checkpoints. */
+  baseUrl: string;
+  logLevel: LogLevel;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** Master key for private keys at rest: base64 of 32 bytes; when unset, `<dataDir>/master.key` is used (made at first start). */
+  masterKey?: string;
+  tlog: {
+    /** Let clients without a token write to the log, as the public Rekor does. */
+    anonymousWrite: boolean;
+    /** Entries integrated per batch at most. */
+    batchSize: number;
+    /** Longest a sequenced entry waits before its batch is integrated. */
+    batchMaxAgeMs: number;
+    /** Sequenced-but-unintegrated entries above which writes get 503 + Retry-After. */
+    maxPending: number;
+  };
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Keys accepted in the YAML file (snake_case), with their env overrides. */
+const FILE_KEYS = {
+  listen: 'SIGNET_LISTEN',
+  data: 'SIGNET_DATA',
+  database: 'SIGNET_DATABASE',
+  base_url: 'SIGNET_BASE_URL',
+  log_level: 'SIGNET_LOG_LEVEL',
+  body_limit: 'SIGNET_BODY_LIMIT',
+  master_key: 'SIGNET_MASTER_KEY',
+  tlog: '',
+} as const;
+const TLOG_KEYS = {
+  anonymous_write: 'SIGNET_TLOG_ANONYMOUS_WRITE',
+  batch_size: 'SIGNET_TLOG_BATCH_SIZE',
+  batch_max_age_ms: 'SIGNET_TLOG_BATCH_MAX_AGE_MS',
+  max_pending: 'SIGNET_TLOG_MAX_PENDING',
+} as const;
+
+export interface ConfigOverrides {
+  config?: string;
+  data?: string;
+  listen?: string;
+  database?: string;
+  baseUrl?: string;
+}
+
+function parseListen(v: string, where: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${where}: listen must be HOST:PORT, e.g. 127.0.0.1:8080 (got ${JSON.stringify(v)})`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port };
+}
+
+function parseIntField(v: unknown, where: string, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${where} must be an integer from ${min} to ${max} (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+function parseBool(v: unknown, where: string): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new ConfigError(`${where} must be true or false (got ${JSON.stringify(v)})`);
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where} must be a non-empty string`);
+  return v;
+}
+
+/**
+ * Builds the configuration: defaults, then the YAML file, then SIGNET_* variables, then command-line
+ * flags. Every value is validated; the first problem is reported naming where it came from.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  let file: Record<string, unknown> = {};
+  const fileName = overrides.config ?? env['SIGNET_CONFIG'];
+  if (fileName) {
+    let text: string;
+    try {
+      text = readFileSync(fileName, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`config file ${fileName} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (e) {
+      throw new ConfigError(`config file ${fileName} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+      throw new ConfigError(`config file ${fileName} must be a mapping of settings`);
+    }
+    file = (parsed ?? {}) as Record<string, unknown>;
+    for (const k of Object.keys(file)) {
+      if (!(k in FILE_KEYS)) throw new ConfigError(`config file ${fileName}: unknown setting "${k}" (known: ${Object.keys(FILE_KEYS).join(', ')})`);
+    }
+    const t = file['tlog'];
+    if (t !== undefined && (typeof t !== 'object' || t === null || Array.isArray(t))) throw new ConfigError(`config file ${fileName}: tlog must be a mapping`);
+    for (const k of Object.keys((t ?? {}) as object)) {
+      if (!(k in TLOG_KEYS)) throw new ConfigError(`config file ${fileName}: unknown setting "tlog.${k}" (known: ${Object.keys(TLOG_KEYS).join(', ')})`);
+    }
+  }
+  const src = fileName ? `config file ${fileName}` : 'config';
+  const pick = (key: keyof typeof FILE_KEYS, flag?: string): { value: unknown; where: string } => {
+    if (flag !== undefined) return { value: flag, where: `--${key.replace('_', '-')}` };
+    const envName = FILE_KEYS[key];
+    if (envName && env[envName] !== undefined) return { value: env[envName], where: envName };
+    return { value: file[key], where: `${src}: ${key}` };
+  };
+  const tfile = (file['tlog'] ?? {}) as Record<string, unknown>;
+  const pickT = (key: keyof typeof TLOG_KEYS): { value: unknown; where: string } => {
+    const envName = TLOG_KEYS[key];
+    if (env[envName] !== undefined) return { value: env[envName], where: envName };
+    return { value: tfile[key], where: `${src}: tlog.${key}` };
+  };
+
+  const l = pick('listen', overrides.listen);
+  const listen = l.value === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(str(l.value, l.where), l.where);
+  const d = pick('data', overrides.data);
+  const dataDir = resolve(d.value === undefined ? 'data' : str(d.value, d.where));
+  const db = pick('database', overrides.database);
+  let databaseUrl = db.value === undefined ? `sqlite:${resolve(dataDir, 'signet.db')}` : str(db.value, db.where);
+  if (databaseUrl.startsWith('sqlite:')) {
+    const p = databaseUrl.slice('sqlite:'.length);
+    if (p === '') throw new ConfigError(`${db.where}: sqlite: needs a file path`);
+    databaseUrl = `sqlite:${isAbsolute(p) || p === ':memory:' ? p : resolve(p)}`;
+  } else if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`${db.where}: database must be sqlite:<path> or postgres://… (got ${JSON.stringify(databaseUrl.replace(/\/\/[^@/]*@/, '//***@'))})`);
+  }
+  const hostForUrl = listen.host.includes(':') ? `[${listen.host}]` : listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host;
+  const bu = pick('base_url', overrides.baseUrl);
+  const baseUrl = (bu.value === undefined ? `http://${hostForUrl}:${listen.port}` : str(bu.value, bu.where)).replace(/\/+$/, '');
+  try {
+    const u = new URL(baseUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError(`${bu.where}: base_url must be an http(s) URL (got ${JSON.stringify(baseUrl)})`);
+  }
+  const ll = pick('log_level');
+  const logLevel = (ll.value ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`${ll.where}: log_level must be one of ${LOG_LEVELS.join(', ')}`);
+  const bl = pick('body_limit');
+  const bodyLimit = bl.value === undefined ? 4 << 20 : parseIntField(bl.value, bl.where, 1024, 1 << 30);
+  const mk = pick('master_key');
+  let masterKey: string | undefined;
+  if (mk.value !== undefined) {
+    masterKey = str(mk.value, mk.where);
+    if (Buffer.from(masterKey, 'base64').length !== 32) throw new ConfigError(`${mk.where}: master_key must be base64 of 32 bytes`);
+  }
+  const aw = pickT('anonymous_write');
+  const bs = pickT('batch_size');
+  const ba = pickT('batch_max_age_ms');
+  const mp = pickT('max_pending');
+  return {
+    listen,
+    dataDir,
+    databaseUrl,
+    baseUrl,
+    logLevel,
+    bodyLimit,
+    ...(masterKey ? { masterKey } : {}),
+    tlog: {
+      anonymousWrite: aw.value === undefined ? false : parseBool(aw.value, aw.where),
+      batchSize: bs.value === undefined ? 256 : parseIntField(bs.value, bs.where, 1, 65536),
+      batchMaxAgeMs: ba.value === undefined ? 20 : parseIntField(ba.value, ba.where, 0, 60_000),
+      maxPending: mp.value === undefined ? 4096 : parseIntField(mp.value, mp.where, 1, 1_000_000),
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdentityError } from '../identity/errors.js';
+import type { Principal, Role, TokenService } from '../identity/tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Reads `Authorization: Bearer <token>` (or Basic with the token as password) into request.principal. */
+export function installAuth(app: FastifyInstance, tokens: TokenService): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    const h = req.headers.authorization;
+    if (!h) return;
+    let token: string | undefined;
+    const bearer = /^Bearer\s+(\S+)$/i.exec(h);
+    if (bearer) token = bearer[1];
+    const basic = /^Basic\s+(\S+)$/i.exec(h);
+    if (basic) {
+      const decoded = Buffer.from(basic[1] ?? '', 'base64').toString('utf8');
+      token = decoded.slice(decoded.indexOf(':') + 1);
+    }
+    if (!token) throw new IdentityError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>"', { headers: { 'WWW-Authenticate': 'Bearer' } });
+    const p = await tokens.authenticate(token);
+    if (!p) throw new IdentityError('UNAUTHENTICATED', 'the token is unknown, revoked or expired', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
+    req.principal = p;
+  });
+}
+
+/** Throws 401 without a principal and 403 when its role is not among `roles`. */
+export function requireRole(req: FastifyRequest, roles: readonly Role[]): Principal {
+  const p = req.principal;
+  if (!p) throw new IdentityError('UNAUTHENTICATED', 'this request needs a token: Authorization: Bearer <token>', { headers: { 'WWW-Authenticate': 'Bearer' } });
+  if (!roles.includes(p.role)) throw new IdentityError('FORBIDDEN', `role "${p.role}" may not do this (needs ${roles.join(' or ')})`);
+  return p;
+}

@@ -1,0 +1,74 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ServerError } from '../errors.js';
+import type { ConfigErrorCode } from '../config/errors.js';
+import type { IdentityErrorCode } from '../identity/errors.js';
+import type { TlogErrorCode } from '../tlog/errors.js';
+
+export type HttpErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED' | 'INTERNAL';
+
+export class HttpError extends ServerError<HttpErrorCode> {}
+
+export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode;
+
+/** The one table from typed error codes to HTTP status (docs/errors.md lists the same codes). */
+export const STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+  CONFIG_INVALID: 500,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  TOKEN_NOT_FOUND: 404,
+  INVALID_TOKEN_REQUEST: 400,
+  ENTRY_INVALID: 400,
+  ENTRY_EXISTS: 409,
+  ENTRY_NOT_FOUND: 404,
+  TOO_MANY_ITEMS: 422,
+  OVERLOADED: 503,
+};
+
+function fromFastify(e: FastifyError): { status: number; code: ErrorCode; message: string } | undefined {
+  if (e.validation) return { status: 400, code: 'BAD_REQUEST', message: `invalid request: ${e.message}` };
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request body is larger than the server accepts' };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported Content-Type' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, code: 'BAD_REQUEST', message: 'request body is empty; JSON was expected' };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, code: 'BAD_REQUEST', message: 'request body is not valid JSON' };
+    default:
+      break;
+  }
+  if (e instanceof SyntaxError || /Unexpected token|JSON/.test(e.message) && e.statusCode === 400) {
+    return { status: 400, code: 'BAD_REQUEST', message: 'request body is not valid JSON' };
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return { status: e.statusCode, code: e.statusCode === 404 ? 'NOT_FOUND' : 'BAD_REQUEST', message: e.message };
+  }
+  return undefined;
+}
+
+/**
+ * The single error boundary: typed errors map to their status with a `{code, message}` body; anything
+ * else is a 500 whose body says nothing and whose detail goes only to the log.
+ */
+export function installErrorBoundary(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof ServerError) {
+      const status = STATUS[err.code as ErrorCode] ?? 500;
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      for (const [k, v] of Object.entries(err.headers)) void reply.header(k, v);
+      return reply.status(status).send(status >= 500 && status !== 503 ? { code: 'INTERNAL', message: 'internal error' } : { code: err.code, message: err.message });
+    }
+    const mapped = fromFastify(err as FastifyError);
+    if (mapped) return reply.status(mapped.status).send({ code: mapped.code, message: mapped.message });
+    req.log.error({ err }, 'unhandled error');
+    return reply.status(500).send({ code: 'INTERNAL', message: 'internal error' });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ code: 'NOT_FOUND', message: `no route for ${req.method} ${req.url.split('?')[0]}` }));
+}

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { requireRole } from '../http/auth.js';
+import { IdentityError } from './errors.js';
+import { ROLES, type Role, type TokenService } from './tokens.js';
+
+export { TokenService, ROLES, type Role, type Principal } from './tokens.js';
+export { IdentityError } from './errors.js';
+
+const tokenInfo = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: [...ROLES] },
+    repositories: { type: ['array', 'null'], items: { type: 'string' } },
+    created_at: { type: 'string' },
+    expires_at: { type: ['string', 'null'] },
+    revoked_at: { type: ['string', 'null'] },
+  },
+} as const;
+
+/** API tokens: create (shown once), list, revoke. Admin only. */
+export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService }> = async (app, { tokens }) => {
+  app.post(
+    '/api/v1/tokens',
+    {
+      config: { summary: 'Create an API token (the token is shown only in this response)' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['name', 'role'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            role: { type: 'string', enum: [...ROLES] },
+            repositories: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 256 } },
+            expires_at: { type: 'string', maxLength: 64 },
+          },
+        },
+        response: { 201: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' } } } },
+      },
+    },
+    async (req, reply) => {
+      requireRole(req, ['admin']);
+      const body = req.body as { name: string; role: Role; repositories?: string[]; expires_at?: string };
+      if (body.expires_at !== undefined) {
+        const t = Date.parse(body.expires_at);
+        if (Number.isNaN(t)) throw new IdentityError('INVALID_TOKEN_REQUEST', 'expires_at must be an ISO 8601 date-time');
+        if (t <= Date.now()) throw new IdentityError('INVALID_TOKEN_REQUEST', 'expires_at is in the past');
+        body.expires_at = new Date(t).toISOString();
+      }
+      const created = await tokens.create(body);
+      req.log.info({ tokenId: created.id, role: body.role }, 'token created');
+      return reply.status(201).send(created);
+    },
+  );
+
+  app.get(
+    '/api/v1/tokens',
+    { config: { summary: 'List API tokens (never their values)' }, schema: { response: { 200: { type: 'object', properties: { tokens: { type: 'array', items: tokenInfo } } } } } },
+    async (req) => {
+      requireRole(req, ['admin']);
+      return { tokens: await tokens.list() };
+    },
+  );
+
+  app.delete(
+    '/api/v1/tokens/:id',
+    { config: { summary: 'Revoke an API token' }, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
+    async (req, reply) => {
+      requireRole(req, ['admin']);
+      await tokens.revoke((req.params as { id: string }).id);
+      return reply.status(204).send();
+    },
+  );
+};

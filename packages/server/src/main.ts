@@ -1,0 +1,56 @@
+import { Command } from 'commander';
+import { build, VERSION } from './app.js';
+import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.js';
+
+/** `signet-server`: load and validate the configuration, start, and stop cleanly on SIGTERM/SIGINT. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('signet-server')
+    .description('Signet server: transparency log and trust services (see README.md)')
+    .version(VERSION)
+    .option('--config <file>', 'YAML configuration file (env SIGNET_CONFIG)')
+    .option('--data <dir>', 'data directory: SQLite database, keys, admin token (default ./data; env SIGNET_DATA)')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080; env SIGNET_LISTEN)')
+    .option('--database <url>', 'sqlite:<path> or postgres://user:pass@host/db (env SIGNET_DATABASE)')
+    .option('--base-url <url>', 'the URL clients use to reach this server (env SIGNET_BASE_URL)')
+    .addHelpText('after', '\nEvery setting can also come from the YAML file or a SIGNET_* variable; flags win over variables, variables over the file.');
+  program.parse(argv);
+  const o = program.opts<{ config?: string; data?: string; listen?: string; database?: string; baseUrl?: string }>();
+  const overrides: ConfigOverrides = {};
+  for (const k of ['config', 'data', 'listen', 'database', 'baseUrl'] as const) if (o[k] !== undefined) overrides[k] = o[k];
+
+  let app;
+  try {
+    const config = loadConfig(overrides);
+    app = await build(config);
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
+    const url = config.baseUrl.replace(/:\d+$/, `:${port}`);
+    process.stdout.write(
+      `Signet ${VERSION} is listening on ${url}\n` +
+        `  admin token: ${app.services.adminTokenPath} (use it as "Authorization: Bearer <token>")\n` +
+        `  data: ${config.dataDir}   database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}\n` +
+        `  try: curl ${url}/healthz   ·   API description: ${url}/openapi.json\n`,
+    );
+  } catch (e) {
+    if (e instanceof ConfigError) process.stderr.write(`signet-server: ${e.message}\n`);
+    else if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`signet-server: the address is already in use: ${(e as Error).message}\n`);
+    else process.stderr.write(`signet-server: cannot start: ${(e as Error).message}\n`);
+    if (app) await app.close().catch(() => undefined);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
