@@ -12,3 +12,5 @@ export * from './checksums/index.js';
 export * from './sshsig/index.js';
 export * from './minisign/index.js';
 export { detectPgp } from './pgp/detect.js';
+export * from './merkle/index.js';
+export * from './checkpoint/index.js';

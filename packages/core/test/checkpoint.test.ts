@@ -279,7 +279,7 @@ test('malformed notes: truncation, garbage, missing blank line, control characte
   const malformed = [
     '', '\n', 'hello', 'hello\n', 'hello\n\n', note.replace('\n\n', '\n'), note.slice(0, -1), note.replace('\u2014', '-'),
     note.replace('\u2014 ', '\u2014'), note.replace(`\u2014 ${origin} `, `\u2014 ${origin}  `), note.replace(`\u2014 ${origin} `, '\u2014  '),
-    note.replace(/ (\S+)\n$/, ' !!!notbase64\n'), note.replace(/ (\S+)\n$/, ' QUJD\n'), note.replace(/ (\S+)=*\n$/, ' $1\n'),
+    note.replace(/ (\S+)\n$/, ' !!!notbase64\n'), note.replace(/ (\S+)\n$/, ' QUJD\n'), note.replace(/.\n$/, '\n'), note.replace(/ (\S+)\n$/, ' $1==\n'),
     note.replace('42', '4\r2'), note.replace('42', '4\t2'), note + '\n', note + 'trailing', `${note}\u2014 x\n`,
     `${origin}+x\n42\n${Buffer.from(ROOT).toString('base64')}\n\n\u2014 a+b QUJDREVG\n`,
   ];

@@ -59,7 +59,6 @@ const EM_DASH_PREFIX = '\u2014 ';
 const STD_B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** signed-note: "MUST NOT contain any ASCII control characters (those below U+0020) other than newline". */
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
 
 /** Strict standard base64 (RFC 4648 §4, padded), as signed-note specifies. */

@@ -1,4 +1,4 @@
-import { constants, publicDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createECDH, publicDecrypt, type ECDH, type KeyObject } from 'node:crypto';
 import { readChildren, readTlv, readUnsignedInteger } from '../encoding/der.js';
 import { fromBase64 } from '../encoding/base64.js';
 import { bytesEqual, concatBytes } from '../encoding/bytes.js';
@@ -8,6 +8,8 @@ import { bytesEqual, concatBytes } from '../encoding/bytes.js';
  * "sha256:<hex>"). Node's crypto always hashes its input, so ECDSA is checked here directly from
  * SEC 1 v2 §4.1.4 over the curve's public parameters, and RSA PKCS#1 v1.5 by recovering the
  * DigestInfo (RFC 8017 §8.2.2). Only public values are involved, so no constant-time care is needed.
+ * The two scalar multiplications of ECDSA verification run natively (OpenSSL, via ECDH); JavaScript
+ * does only one point addition and a few modular inversions.
  * Ed25519 cannot be checked from a digest (RFC 8032 §5.1.7 hashes the message with R and A).
  */
 
@@ -65,68 +67,81 @@ function inv(a: bigint, m: bigint): bigint {
   return mod(s0, m);
 }
 
-/** Jacobian point (X/Z², Y/Z³); Z = 0 is the point at infinity. */
-interface Jac {
+/** An affine point with full coordinates. */
+interface Point {
   x: bigint;
   y: bigint;
-  z: bigint;
 }
 
-const INF: Jac = { x: 1n, y: 1n, z: 0n };
-
-function dbl(c: Curve, P: Jac): Jac {
-  if (P.z === 0n || P.y === 0n) return INF;
-  const { p } = c;
-  const yy = mod(P.y * P.y, p);
-  const s = mod(4n * P.x * yy, p);
-  const zz = mod(P.z * P.z, p);
-  const m = mod(3n * P.x * P.x + c.a * zz * zz, p);
-  const x = mod(m * m - 2n * s, p);
-  return { x, y: mod(m * (s - x) - 8n * yy * yy, p), z: mod(2n * P.y * P.z, p) };
-}
-
-function addJ(c: Curve, P: Jac, Q: Jac): Jac {
-  if (P.z === 0n) return Q;
-  if (Q.z === 0n) return P;
-  const { p } = c;
-  const z1z1 = mod(P.z * P.z, p);
-  const z2z2 = mod(Q.z * Q.z, p);
-  const u1 = mod(P.x * z2z2, p);
-  const u2 = mod(Q.x * z1z1, p);
-  const s1 = mod(P.y * Q.z * z2z2, p);
-  const s2 = mod(Q.y * P.z * z1z1, p);
-  if (u1 === u2) return s1 === s2 ? dbl(c, P) : INF;
-  const h = mod(u2 - u1, p);
-  const r = mod(s2 - s1, p);
-  const hh = mod(h * h, p);
-  const hhh = mod(h * hh, p);
-  const v = mod(u1 * hh, p);
-  const x = mod(r * r - hhh - 2n * v, p);
-  return { x, y: mod(r * (v - x) - s1 * hhh, p), z: mod(P.z * Q.z * h, p) };
-}
-
-/** u1·G + u2·Q by Shamir's trick, returning the affine x coordinate (undefined at infinity). */
-function mulAddX(c: Curve, u1: bigint, G: Jac, u2: bigint, Q: Jac): bigint | undefined {
-  const GQ = addJ(c, G, Q);
-  let R = INF;
-  const bits = Math.max(u1.toString(2).length, u2.toString(2).length);
-  for (let i = bits - 1; i >= 0; i--) {
-    R = dbl(c, R);
-    const b1 = (u1 >> BigInt(i)) & 1n;
-    const b2 = (u2 >> BigInt(i)) & 1n;
-    if (b1 && b2) R = addJ(c, R, GQ);
-    else if (b1) R = addJ(c, R, G);
-    else if (b2) R = addJ(c, R, Q);
+function addAffine(c: Curve, P: Point, Q: Point): Point | undefined {
+  if (P.x === Q.x) {
+    if (mod(P.y + Q.y, c.p) === 0n) return undefined; // P = -Q: the sum is the point at infinity
+    const l = mod((3n * P.x * P.x + c.a) * inv(2n * P.y, c.p), c.p);
+    const x = mod(l * l - 2n * P.x, c.p);
+    return { x, y: mod(l * (P.x - x) - P.y, c.p) };
   }
-  if (R.z === 0n) return undefined;
-  const zi = inv(R.z, c.p);
-  return mod(R.x * zi * zi, c.p);
+  const l = mod((Q.y - P.y) * inv(Q.x - P.x, c.p), c.p);
+  const x = mod(l * l - P.x - Q.x, c.p);
+  return { x, y: mod(l * (P.x - x) - P.y, c.p) };
+}
+
+const fieldBytes = (c: Curve): number => Math.ceil(c.p.toString(2).length / 8);
+
+function toFixed(v: bigint, len: number): Buffer {
+  return Buffer.from(v.toString(16).padStart(len * 2, '0'), 'hex');
+}
+
+/**
+ * x(u1·G + u2·Q) with both scalar multiplications done natively by OpenSSL through ECDH:
+ * u1·G + u2·Q = u2·(Q + w·G) with w = u1/u2 mod n. `setPrivateKey(w)` yields w·G with both coordinates;
+ * one affine addition gives V = Q + w·G; `computeSecret` with private u2 and public V yields x(u2·V).
+ */
+function combinedX(c: Curve, curveName: string, u1: bigint, u2: bigint, u2Inv: bigint, Q: Point): bigint | undefined {
+  const len = fieldBytes(c);
+  const nLen = Math.ceil(c.n.toString(2).length / 8);
+  const ecdh = ecdhFor(curveName);
+  let V: Point | undefined = Q;
+  const w = mod(u1 * u2Inv, c.n);
+  if (w !== 0n) {
+    ecdh.setPrivateKey(toFixed(w, nLen));
+    const pub = ecdh.getPublicKey();
+    V = addAffine(c, { x: toBig(pub.subarray(1, 1 + len)), y: toBig(pub.subarray(1 + len)) }, Q);
+  }
+  if (!V) return undefined;
+  ecdh.setPrivateKey(toFixed(u2, nLen));
+  return toBig(ecdh.computeSecret(Buffer.concat([Buffer.from([4]), toFixed(V.x, len), toFixed(V.y, len)])));
+}
+
+const ecdhObjects = new Map<string, ECDH>();
+
+/** One ECDH object per curve, reused: setPrivateKey replaces its scalar each time (verification is synchronous). */
+function ecdhFor(curveName: string): ECDH {
+  let e = ecdhObjects.get(curveName);
+  if (!e) {
+    e = createECDH(curveName);
+    ecdhObjects.set(curveName, e);
+  }
+  return e;
 }
 
 const toBig = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`));
 
+const pointCache = new WeakMap<KeyObject, Point>();
+
+/** The public key's point, read once per KeyObject. */
+function publicPoint(key: KeyObject): Point {
+  let p = pointCache.get(key);
+  if (!p) {
+    const jwk = key.export({ format: 'jwk' });
+    p = { x: toBig(fromBase64(String(jwk.x))), y: toBig(fromBase64(String(jwk.y))) };
+    pointCache.set(key, p);
+  }
+  return p;
+}
+
 function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8Array): boolean {
-  const c = CURVES[String(key.asymmetricKeyDetails?.namedCurve)];
+  const curveName = String(key.asymmetricKeyDetails?.namedCurve);
+  const c = CURVES[curveName];
   if (!c) return false;
   let r: bigint;
   let s: bigint;
@@ -141,15 +156,22 @@ function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8A
     return false;
   }
   if (r <= 0n || r >= c.n || s <= 0n || s >= c.n) return false;
-  const jwk = key.export({ format: 'jwk' });
-  const Q: Jac = { x: toBig(fromBase64(String(jwk.x))), y: toBig(fromBase64(String(jwk.y))), z: 1n };
+  const Q = publicPoint(key);
   // SEC 1 §4.1.4 step 5: e = leftmost bitlen(n) bits of the digest.
   const nBits = c.n.toString(2).length;
   let e = toBig(digest);
   const dBits = digest.length * 8;
   if (dBits > nBits) e >>= BigInt(dBits - nBits);
-  const w = inv(s, c.n);
-  const x = mulAddX(c, mod(e * w, c.n), { x: c.gx, y: c.gy, z: 1n }, mod(r * w, c.n), Q);
+  // One inversion for both s⁻¹ and r⁻¹ (Montgomery's trick): u1 = e·s⁻¹, u2 = r·s⁻¹, u2⁻¹ = s·r⁻¹.
+  const rsInv = inv(mod(r * s, c.n), c.n);
+  const sInv = mod(r * rsInv, c.n);
+  const rInv = mod(s * rsInv, c.n);
+  let x: bigint | undefined;
+  try {
+    x = combinedX(c, curveName, mod(e * sInv, c.n), mod(r * sInv, c.n), mod(s * rInv, c.n), Q);
+  } catch {
+    return false;
+  }
   return x !== undefined && mod(x, c.n) === r;
 }
 

@@ -103,6 +103,11 @@ function fold(plan: HashPlan, hashes: Uint8Array[], at: number): Uint8Array {
   return h;
 }
 
+/** True for a promise or any other thenable a reader may return. */
+export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
 /** Resolves plans with a synchronous lookup. */
 export function resolvePlansSync(plans: HashPlan[], get: (level: number, index: number) => Uint8Array): Uint8Array[] {
   return plans.map((plan) => {
@@ -115,7 +120,7 @@ export function resolvePlansSync(plans: HashPlan[], get: (level: number, index: 
 export async function resolvePlans(plans: HashPlan[], reader: HashReader): Promise<Uint8Array[]> {
   const ids = plans.flat();
   const raw = ids.map((id) => reader.getHash(id.level, id.index));
-  const got = raw.some((h) => h instanceof Promise) ? await Promise.all(raw) : (raw as Uint8Array[]);
+  const got = raw.some(isThenable) ? await Promise.all(raw) : (raw as Uint8Array[]);
   const hashes = got.map((h, j) => checkHash(h, ids[j]!));
   const out: Uint8Array[] = [];
   let at = 0;

@@ -5,7 +5,7 @@
  */
 import { SignetError } from '../errors.js';
 import { HASH_SIZE, nodeHash, toSafeIndex, type TreeIndex } from './hash.js';
-import type { HashReader } from './proof.js';
+import { isThenable, type HashReader } from './proof.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;
@@ -180,7 +180,7 @@ export async function readTile(reader: HashReader, tileLevel: number, tileIndex:
   checkWidth(width);
   const level = tileLevel * TILE_HEIGHT;
   const raw = Array.from({ length: width }, (_, i) => reader.getHash(level, tileIndex * TILE_WIDTH + i));
-  const hashes = raw.some((h) => h instanceof Promise) ? await Promise.all(raw) : (raw as Uint8Array[]);
+  const hashes = raw.some(isThenable) ? await Promise.all(raw) : (raw as Uint8Array[]);
   const out = new Uint8Array(width * HASH_SIZE);
   hashes.forEach((h, i) => {
     if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) throw new SignetError('MALFORMED_INPUT', 'the hash reader returned no 32-byte hash');
@@ -215,7 +215,7 @@ export class TileHashReader implements HashReader {
     const loc = nodeInTile(level, index);
     const ref: TileRef = { ...loc.tile, width: tileWidth(this.size, loc.tile.level, loc.tile.index) };
     const tile = this.tile(ref);
-    return tile instanceof Promise ? tile.then((t) => tileSubtreeHash(t, loc.start, loc.count)) : tileSubtreeHash(tile, loc.start, loc.count);
+    return isThenable(tile) ? Promise.resolve(tile).then((t) => tileSubtreeHash(t, loc.start, loc.count)) : tileSubtreeHash(tile, loc.start, loc.count);
   }
 
   private tile(ref: TileRef): Uint8Array | Promise<Uint8Array> {
@@ -230,7 +230,7 @@ export class TileHashReader implements HashReader {
       return t;
     };
     const got = this.fetchTile(ref);
-    const value = got instanceof Promise ? got.then(check) : check(got);
+    const value = isThenable(got) ? Promise.resolve(got).then(check) : check(got);
     this.cache.set(key, value);
     if (value instanceof Promise) value.catch(() => this.cache.delete(key));
     return value;
