@@ -6,6 +6,7 @@ import { installErrorBoundary } from './http/errors.js';
 import { installAuth } from './http/auth.js';
 import { installMetrics, installOpenApi } from './http/observability.js';
 import { TokenService, identityRoutes } from './identity/index.js';
+import { TransparencyLog, tlogRoutes } from './tlog/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -16,6 +17,7 @@ export interface AppServices {
   tokens: TokenService;
   /** Path of the bootstrap admin token file. */
   adminTokenPath: string;
+  tlog: TransparencyLog;
 }
 
 declare module 'fastify' {
@@ -47,7 +49,8 @@ export async function build(config: ServerConfig): Promise<FastifyInstance> {
     // Unknown fields are an error, never silently dropped.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
-  app.decorate('services', { config, database, secrets, tokens, adminTokenPath });
+  const tlog = await TransparencyLog.open(database, secrets, config, app.log);
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
   installMetrics(app);
@@ -64,6 +67,7 @@ export async function build(config: ServerConfig): Promise<FastifyInstance> {
     return ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' });
   });
   await app.register(identityRoutes, { tokens });
+  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite });
 
   app.addHook('onReady', async () => {
     ready = true;
@@ -72,6 +76,8 @@ export async function build(config: ServerConfig): Promise<FastifyInstance> {
     ready = false;
   });
   app.addHook('onClose', async () => {
+    // Integrate whatever was sequenced before the database goes away.
+    await tlog.close();
     await database.close();
   });
   return app;

@@ -37,6 +37,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('api_version', 'text', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
         .addColumn('integrated_time', 'bigint', (c) => c.notNull())
+        .addColumn('set_sig', 'text', (c) => c.notNull())
         .execute();
       await db.schema
         .createTable('tlog_index')

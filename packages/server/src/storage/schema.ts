@@ -33,6 +33,8 @@ export interface TlogEntriesTable {
   /** The canonical (JCS) body, base64. */
   body: string;
   integrated_time: BigIntColumn;
+  /** The signed entry timestamp (base64 DER ECDSA), made once when the entry was integrated. */
+  set_sig: string;
 }
 
 export interface TlogIndexTable {

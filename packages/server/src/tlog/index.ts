@@ -1,0 +1,185 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { createHash, X509Certificate } from 'node:crypto';
+import { encodeEntryBundle, parseEntryBundle, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
+import { requireRole } from '../http/auth.js';
+import { canonicalizeProposedEntry } from './entries.js';
+import { TlogError } from './errors.js';
+import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
+
+export { TransparencyLog } from './log.js';
+export { TlogError } from './errors.js';
+export { canonicalizeProposedEntry, type CanonicalEntry } from './entries.js';
+
+const MAX_RETRIEVE = 10;
+
+function entryMap(r: { entryId: string; entry: unknown }): Record<string, unknown> {
+  return { [r.entryId]: r.entry };
+}
+
+/**
+ * Rekor v1 API (the subset sigstore clients use) and C2SP tlog-tiles reads under /tlog/.
+ * Writes need a token with a writing role unless `tlog.anonymous_write` is set; reads are public.
+ */
+export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWrite: boolean }> = async (app, { log, anonymousWrite }) => {
+  app.post(
+    '/api/v1/log/entries',
+    { config: { summary: 'Add an entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); answers once it is integrated, with its inclusion proof' }, schema: { body: { type: 'object', required: ['kind', 'apiVersion', 'spec'] } } },
+    async (req, reply) => {
+      if (!anonymousWrite) requireRole(req, ['admin', 'signer', 'publisher']);
+      const entry = await canonicalizeProposedEntry(req.body);
+      const r = await log.add(entry);
+      return reply
+        .status(201)
+        .header('Location', `/api/v1/log/entries/${r.entryId}`)
+        .header('ETag', r.entryId)
+        .send(entryMap(r));
+    },
+  );
+
+  app.get(
+    '/api/v1/log/entries',
+    { config: { summary: 'Get an entry by log index' }, schema: { querystring: { type: 'object', required: ['logIndex'], properties: { logIndex: { type: 'integer', minimum: 0 } } } } },
+    async (req) => {
+      const { logIndex } = req.query as { logIndex: number };
+      const r = logIndex < log.size ? await log.getByIndex(logIndex) : undefined;
+      if (!r) throw new TlogError('ENTRY_NOT_FOUND', `no entry at log index ${logIndex} (the log has ${log.size} entries)`);
+      return entryMap(r);
+    },
+  );
+
+  app.get('/api/v1/log/entries/:id', { config: { summary: 'Get an entry by UUID or entry ID' } }, async (req) => {
+    const { id } = req.params as { id: string };
+    if (!/^([0-9a-f]{64}|[0-9a-f]{80})$/.test(id)) throw new TlogError('ENTRY_INVALID', 'an entry is named by its 64-hex UUID or 80-hex entry ID');
+    const r = await log.getByUuid(id);
+    if (!r) throw new TlogError('ENTRY_NOT_FOUND', `no entry with UUID ${id}`);
+    return entryMap(r);
+  });
+
+  app.post(
+    '/api/v1/log/entries/retrieve',
+    {
+      config: { summary: 'Get several entries by UUID, index or content' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            entryUUIDs: { type: 'array', items: { type: 'string', pattern: '^([0-9a-f]{64}|[0-9a-f]{80})$' } },
+            logIndexes: { type: 'array', items: { type: 'integer', minimum: 0 } },
+            entries: { type: 'array', items: { type: 'object' } },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body as { entryUUIDs?: string[]; logIndexes?: number[]; entries?: unknown[] };
+      for (const [k, v] of Object.entries(b)) if (Array.isArray(v) && v.length > MAX_RETRIEVE) throw new TlogError('TOO_MANY_ITEMS', `${k} may hold at most ${MAX_RETRIEVE} items`);
+      const out: Record<string, unknown>[] = [];
+      for (const id of b.entryUUIDs ?? []) {
+        const r = await log.getByUuid(id);
+        if (r) out.push(entryMap(r));
+      }
+      for (const i of b.logIndexes ?? []) {
+        const r = await log.getByIndex(i);
+        if (r) out.push(entryMap(r));
+      }
+      for (const e of b.entries ?? []) {
+        const c = await canonicalizeProposedEntry(e);
+        const r = await log.getByUuid(createHash('sha256').update(Buffer.from([0])).update(c.body).digest('hex'));
+        if (r) out.push(entryMap(r));
+      }
+      return out;
+    },
+  );
+
+  app.post(
+    '/api/v1/index/retrieve',
+    {
+      config: { summary: 'Search entries by artifact hash, public key, email or subject' },
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            hash: { type: 'string', pattern: '^(sha256:)?[0-9a-fA-F]{64}$|^sha384:[0-9a-fA-F]{96}$|^sha512:[0-9a-fA-F]{128}$' },
+            publicKey: { type: 'object', required: ['format'], properties: { format: { type: 'string' }, content: { type: 'string' }, url: { type: 'string' } } },
+            email: { type: 'string', maxLength: 320 },
+            subject: { type: 'string', maxLength: 1024 },
+            operator: { type: 'string', enum: ['and', 'or'] },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const b = req.body as { hash?: string; publicKey?: { format: string; content?: string }; email?: string; subject?: string; operator?: 'and' | 'or' };
+      const keys: string[] = [];
+      if (b.hash) keys.push(b.hash.includes(':') ? b.hash.toLowerCase() : `sha256:${b.hash.toLowerCase()}`);
+      if (b.publicKey) {
+        if (b.publicKey.format !== 'x509') throw new TlogError('ENTRY_INVALID', `publicKey.format "${b.publicKey.format}" is not indexed here; entries carry x509 keys`);
+        if (!b.publicKey.content) throw new TlogError('ENTRY_INVALID', 'publicKey.content (base64 PEM) is required');
+        const pem = Buffer.from(b.publicKey.content, 'base64').toString('utf8');
+        let fp: string;
+        try {
+          fp = spkiFingerprint(pem.includes('CERTIFICATE') ? new X509Certificate(pem).publicKey : publicKeyFromPem(pem));
+        } catch {
+          throw new TlogError('ENTRY_INVALID', 'publicKey.content is not a base64 PEM public key or certificate');
+        }
+        keys.push(`pk:${fp}`);
+      }
+      if (b.email) keys.push(`email:${b.email.toLowerCase()}`);
+      if (b.subject) keys.push(`subject:${b.subject}`);
+      if (keys.length === 0) throw new TlogError('ENTRY_INVALID', 'give at least one of hash, publicKey, email or subject');
+      return log.search(keys, b.operator ?? 'or');
+    },
+  );
+
+  app.get('/api/v1/log', { config: { summary: 'Log info: tree size, root hash, signed checkpoint' } }, async () => ({
+    rootHash: toHex(log.rootHash()),
+    treeSize: log.size,
+    signedTreeHead: log.checkpoint,
+    treeID: log.treeId,
+  }));
+
+  app.get(
+    '/api/v1/log/proof',
+    {
+      config: { summary: 'Consistency proof between two tree sizes' },
+      schema: { querystring: { type: 'object', required: ['lastSize'], properties: { firstSize: { type: 'integer', minimum: 1 }, lastSize: { type: 'integer', minimum: 1 }, treeID: { type: 'string' } } } },
+    },
+    async (req) => {
+      const { firstSize = 1, lastSize } = req.query as { firstSize?: number; lastSize: number };
+      if (lastSize > log.size) throw new TlogError('ENTRY_INVALID', `lastSize ${lastSize} is beyond the tree size ${log.size}`);
+      if (firstSize > lastSize) throw new TlogError('ENTRY_INVALID', `firstSize ${firstSize} is larger than lastSize ${lastSize}`);
+      return { rootHash: toHex(log.rootHash(lastSize)), hashes: log.consistencyProof(firstSize, lastSize).map(toHex) };
+    },
+  );
+
+  app.get('/api/v1/log/publicKey', { config: { summary: "The log's public key (PEM)" } }, async (_req, reply) => reply.type('application/x-pem-file').send(log.publicKeyPem()));
+
+  // C2SP tlog-tiles: checkpoint, hash tiles and entry bundles.
+  app.get('/tlog/checkpoint', { config: { summary: 'The latest signed checkpoint (C2SP tlog-tiles)' } }, async (_req, reply) =>
+    reply.type('text/plain; charset=utf-8').header('Cache-Control', 'no-cache').send(log.checkpoint),
+  );
+  app.get('/tlog/tile/*', { config: { summary: 'A hash tile or entry bundle (C2SP tlog-tiles)' } }, async (req, reply: FastifyReply) => {
+    const path = `tile/${(req.params as { '*': string })['*']}`;
+    let p;
+    try {
+      p = parseTilePath(path);
+    } catch (e) {
+      throw new TlogError('ENTRY_NOT_FOUND', `not a tile path: ${(e as Error).message}`);
+    }
+    const level = p.kind === 'entries' ? ENTRIES_LEVEL : p.level;
+    const t = await log.tile(level, p.index);
+    // A partial tile of width W is served while the stored tile is at least that wide; a full tile only once full.
+    if (!t || t.width < p.width) throw new TlogError('ENTRY_NOT_FOUND', `no such tile: ${path}`);
+    let data = t.data;
+    if (p.width < t.width) {
+      data = p.kind === 'entries' ? encodeEntryBundle(parseEntryBundle(t.data, t.width).slice(0, p.width)) : t.data.subarray(0, p.width * 32);
+    }
+    const full = p.width === 256;
+    return reply
+      .type('application/octet-stream')
+      .header('Cache-Control', full ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .send(Buffer.from(data));
+  });
+};

@@ -1,0 +1,380 @@
+import { createHash, createPublicKey, sign as signCb, type KeyObject } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import {
+  MemoryTree,
+  canonicalize,
+  ecdsaNoteSigner,
+  encodeEntryBundle,
+  formatCheckpoint,
+  fromHex,
+  generateKeyPair,
+  leafHash,
+  pkcs8Der,
+  privateKeyFromPkcs8,
+  readTile,
+  signNote,
+  spkiDer,
+  tilesToWrite,
+  toBase64,
+  toHex,
+  utf8,
+  verifyInclusion,
+  type NoteSigner,
+} from '@signet/core';
+import type { OpenDb } from '../storage/db.js';
+import type { SecretStore } from '../storage/secrets.js';
+import type { ServerConfig } from '../config/index.js';
+import type { CanonicalEntry } from './entries.js';
+import { TlogError } from './errors.js';
+
+/** Tiles table level used for C2SP entry bundles (tile/entries/N). */
+export const ENTRIES_LEVEL = -1;
+
+export interface InclusionProofJson {
+  logIndex: number;
+  rootHash: string;
+  treeSize: number;
+  hashes: string[];
+  checkpoint: string;
+}
+
+/** A Rekor v1 LogEntry value (the map's key is the entry ID). */
+export interface LogEntryJson {
+  body: string;
+  integratedTime: number;
+  logID: string;
+  logIndex: number;
+  verification: { signedEntryTimestamp: string; inclusionProof: InclusionProofJson };
+}
+
+interface StoredEntry {
+  idx: number;
+  uuid: string;
+  body: string;
+  integratedTime: number;
+  set: string;
+}
+
+interface Pending {
+  entry: CanonicalEntry;
+  uuid: string;
+  resolve: (e: { entryId: string; entry: LogEntryJson }) => void;
+  reject: (e: unknown) => void;
+}
+
+function signAsync(key: KeyObject, data: Uint8Array): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => signCb('sha256', data, key, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))));
+}
+
+/**
+ * The transparency log: an RFC 6962 tree over canonical entry bodies. Writers are sequenced and integrated
+ * together in batches (group commit): one database transaction stores the entries, their search keys, the
+ * changed C2SP tiles and the newly signed checkpoint, so an acknowledged entry is always durable and
+ * integrated. The tree's hashes are kept in memory (rebuilt from the stored leaf hashes at start) so
+ * proofs cost microseconds; every inclusion proof is checked against the signed checkpoint before it is
+ * returned.
+ */
+export class TransparencyLog {
+  readonly logId: string;
+  readonly treeId: string;
+  readonly origin: string;
+  readonly keyName: string;
+  readonly publicKey: KeyObject;
+  private tree = new MemoryTree();
+  private checkpointText = '';
+  /** Bodies of the entries in the right-most (partial) entry bundle. */
+  private edgeBodies: Uint8Array[] = [];
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly noteSigner: NoteSigner;
+
+  private constructor(
+    private readonly database: OpenDb,
+    private readonly privateKey: KeyObject,
+    private readonly config: ServerConfig,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.publicKey = createPublicKey(privateKey);
+    const id = createHash('sha256').update(spkiDer(this.publicKey)).digest();
+    this.logId = id.toString('hex');
+    // Rekor's tree ID is a positive int64; derive a stable one from the log ID.
+    this.treeId = (id.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString();
+    this.keyName = new URL(config.baseUrl).host;
+    this.origin = `${this.keyName} - ${this.treeId}`;
+    this.noteSigner = ecdsaNoteSigner(this.keyName, privateKey);
+  }
+
+  /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */
+  static async open(database: OpenDb, secrets: SecretStore, config: ServerConfig, log: FastifyBaseLogger): Promise<TransparencyLog> {
+    let der = await secrets.get('tlog/log-key');
+    if (!der) der = await secrets.putIfAbsent('tlog/log-key', pkcs8Der((await generateKeyPair('ecdsa-p256')).privateKey));
+    const t = new TransparencyLog(database, privateKeyFromPkcs8(der), config, log);
+    await t.load();
+    return t;
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  get checkpoint(): string {
+    return this.checkpointText;
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  rootHash(size = this.tree.size): Uint8Array {
+    return this.tree.root(size);
+  }
+
+  entryId(uuid: string): string {
+    return `${BigInt(this.treeId).toString(16).padStart(16, '0')}${uuid}`;
+  }
+
+  private async load(): Promise<void> {
+    const db = this.database.db;
+    this.tree = new MemoryTree();
+    this.edgeBodies = [];
+    const state = await db.selectFrom('tlog_state').selectAll().where('id', '=', 1).executeTakeFirst();
+    const size = Number(state?.size ?? 0);
+    const rows = await db.selectFrom('tlog_entries').select(['idx', 'uuid']).orderBy('idx').execute();
+    for (const [i, r] of rows.entries()) {
+      if (Number(r.idx) !== i) throw new Error(`transparency log storage is corrupt: entry ${i} is missing`);
+      this.tree.append(fromHex(r.uuid));
+    }
+    if (this.tree.size !== size) throw new Error(`transparency log storage is corrupt: ${this.tree.size} entries but a checkpoint of size ${size}`);
+    if (state && state.root_hash !== toHex(this.tree.root())) throw new Error('transparency log storage is corrupt: the entries do not hash to the stored root');
+    const edgeStart = size - (size % 256);
+    if (edgeStart < size) {
+      const edge = await db.selectFrom('tlog_entries').select('body').where('idx', '>=', edgeStart).orderBy('idx').execute();
+      this.edgeBodies = edge.map((e) => Buffer.from(e.body, 'base64'));
+    }
+    this.checkpointText = state?.checkpoint ?? (await this.signCheckpoint(0));
+    if (!state) {
+      await db.insertInto('tlog_state').values({ id: 1, size: 0, root_hash: toHex(this.tree.root()), checkpoint: this.checkpointText, updated_at: new Date().toISOString() }).onConflict((oc) => oc.column('id').doNothing()).execute();
+    }
+  }
+
+  private signCheckpoint(size: number): Promise<string> {
+    return signNote(formatCheckpoint({ origin: this.origin, size, rootHash: this.tree.root(size) }), [this.noteSigner]);
+  }
+
+  /**
+   * Sequences and integrates an entry; resolves once it is durable and in a signed checkpoint, with its
+   * inclusion proof. A duplicate is a TlogError ENTRY_EXISTS whose Location names the existing entry.
+   */
+  async add(entry: CanonicalEntry): Promise<{ entryId: string; entry: LogEntryJson }> {
+    if (this.closed) throw new TlogError('OVERLOADED', 'the log is shutting down', { headers: { 'Retry-After': '5' } });
+    if (this.queue.length >= this.config.tlog.maxPending) {
+      throw new TlogError('OVERLOADED', `the log has ${this.queue.length} entries waiting to be integrated; retry shortly`, { headers: { 'Retry-After': '1' } });
+    }
+    const uuid = toHex(leafHash(entry.body));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, uuid, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.queue.length >= this.config.tlog.batchSize) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flushing = this.flushing.then(() => this.flush());
+      }, this.config.tlog.batchMaxAgeMs);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.config.tlog.batchSize);
+      try {
+        await this.integrate(batch);
+      } catch (e) {
+        this.log.error({ err: e }, 'integration failed; reloading the tree from storage');
+        for (const p of batch) p.reject(e);
+        await this.load();
+      }
+      if (this.queue.length < this.config.tlog.batchSize) break;
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private async integrate(batch: Pending[]): Promise<void> {
+    const db = this.database.db;
+    // Duplicates: within the batch, and against what is stored.
+    const seen = new Map<string, Pending>();
+    const fresh: Pending[] = [];
+    const dupes: { p: Pending; uuid: string }[] = [];
+    for (const p of batch) {
+      if (seen.has(p.uuid)) dupes.push({ p, uuid: p.uuid });
+      else {
+        seen.set(p.uuid, p);
+        fresh.push(p);
+      }
+    }
+    const stored = new Set(
+      (await db.selectFrom('tlog_entries').select('uuid').where('uuid', 'in', fresh.map((p) => p.uuid)).execute()).map((r) => r.uuid),
+    );
+    const accepted = fresh.filter((p) => {
+      if (!stored.has(p.uuid)) return true;
+      dupes.push({ p, uuid: p.uuid });
+      return false;
+    });
+
+    const oldSize = this.tree.size;
+    const edgeBase = oldSize - (oldSize % 256);
+    const integratedTime = Math.floor(Date.now() / 1000);
+    const rows: StoredEntry[] = [];
+    if (accepted.length > 0) {
+      for (const p of accepted) {
+        const idx = this.tree.append(fromHex(p.uuid));
+        rows.push({ idx, uuid: p.uuid, body: toBase64(p.entry.body), integratedTime, set: '' });
+        this.edgeBodies.push(p.entry.body);
+      }
+      // Signed entry timestamps, made in parallel off the event loop.
+      await Promise.all(
+        rows.map(async (r) => {
+          r.set = toBase64(await signAsync(this.privateKey, utf8(canonicalize({ body: r.body, integratedTime, logID: this.logId, logIndex: r.idx }))));
+        }),
+      );
+      const newSize = this.tree.size;
+      const checkpoint = await this.signCheckpoint(newSize);
+      const tiles = tilesToWrite(oldSize, newSize);
+      const tileRows: { level: number; idx: number; width: number; data: Uint8Array }[] = [];
+      for (const t of tiles) {
+        tileRows.push({ level: t.level, idx: t.index, width: t.width, data: await readTile(this.tree, t.level, t.index, t.width) });
+        if (t.level === 0) {
+          // The entry bundle with the same index and width holds those entries' bodies.
+          const from = t.index * 256 - edgeBase;
+          tileRows.push({ level: ENTRIES_LEVEL, idx: t.index, width: t.width, data: encodeEntryBundle(this.edgeBodies.slice(from, from + t.width)) });
+        }
+      }
+      await db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('tlog_entries')
+          .values(rows.map((r) => ({ idx: r.idx, uuid: r.uuid, kind: accepted[r.idx - oldSize]!.entry.kind, api_version: accepted[r.idx - oldSize]!.entry.apiVersion, body: r.body, integrated_time: r.integratedTime, set_sig: r.set })))
+          .execute();
+        const keys = accepted.flatMap((p, i) => p.entry.indexKeys.map((key) => ({ key, idx: oldSize + i })));
+        for (let i = 0; i < keys.length; i += 500) await tx.insertInto('tlog_index').values(keys.slice(i, i + 500)).execute();
+        for (const t of tileRows) {
+          await tx
+            .insertInto('tlog_tiles')
+            .values(t)
+            .onConflict((oc) => oc.columns(['level', 'idx']).doUpdateSet({ width: t.width, data: t.data }))
+            .execute();
+        }
+        await tx
+          .updateTable('tlog_state')
+          .set({ size: newSize, root_hash: toHex(this.tree.root()), checkpoint, updated_at: new Date().toISOString() })
+          .where('id', '=', 1)
+          .execute();
+      });
+      this.checkpointText = checkpoint;
+      this.edgeBodies = this.edgeBodies.slice(this.edgeBodies.length - (newSize % 256));
+    }
+    for (const [i, p] of accepted.entries()) {
+      const r = rows[i] as StoredEntry;
+      try {
+        p.resolve({ entryId: this.entryId(p.uuid), entry: this.toJson(r) });
+      } catch (e) {
+        p.reject(e);
+      }
+    }
+    for (const { p, uuid } of dupes) {
+      p.reject(new TlogError('ENTRY_EXISTS', `an equivalent entry already exists in the log with UUID ${uuid}`, { headers: { Location: `/api/v1/log/entries/${this.entryId(uuid)}` } }));
+    }
+  }
+
+  /** The entry with an inclusion proof against the current checkpoint, verified before it is returned. */
+  private toJson(r: StoredEntry): LogEntryJson {
+    const size = this.tree.size;
+    const root = this.tree.root(size);
+    const hashes = this.tree.inclusionProof(r.idx, size);
+    if (!verifyInclusion(r.idx, size, fromHex(r.uuid), hashes, root)) {
+      throw new Error(`inclusion proof for entry ${r.idx} does not verify against the root of size ${size}`);
+    }
+    return {
+      body: r.body,
+      integratedTime: r.integratedTime,
+      logID: this.logId,
+      logIndex: r.idx,
+      verification: {
+        signedEntryTimestamp: r.set,
+        inclusionProof: { logIndex: r.idx, rootHash: toHex(root), treeSize: size, hashes: hashes.map(toHex), checkpoint: this.checkpointText },
+      },
+    };
+  }
+
+  private async stored(where: { idx?: number; uuid?: string }): Promise<StoredEntry | undefined> {
+    let q = this.database.db.selectFrom('tlog_entries').select(['idx', 'uuid', 'body', 'integrated_time', 'set_sig']);
+    if (where.idx !== undefined) q = q.where('idx', '=', where.idx);
+    if (where.uuid !== undefined) q = q.where('uuid', '=', where.uuid);
+    const r = await q.executeTakeFirst();
+    if (!r || Number(r.idx) >= this.tree.size) return undefined;
+    return { idx: Number(r.idx), uuid: r.uuid, body: r.body, integratedTime: Number(r.integrated_time), set: r.set_sig };
+  }
+
+  async getByIndex(idx: number): Promise<{ entryId: string; entry: LogEntryJson } | undefined> {
+    const r = await this.stored({ idx });
+    return r && { entryId: this.entryId(r.uuid), entry: this.toJson(r) };
+  }
+
+  /** Looks an entry up by its 64-hex UUID or 80-hex entry ID (tree ID + UUID). */
+  async getByUuid(id: string): Promise<{ entryId: string; entry: LogEntryJson } | undefined> {
+    const uuid = id.length === 80 ? id.slice(16) : id;
+    if (id.length === 80 && id.slice(0, 16) !== this.entryId('').slice(0, 16)) return undefined;
+    const r = await this.stored({ uuid });
+    return r && { entryId: this.entryId(r.uuid), entry: this.toJson(r) };
+  }
+
+  async search(keys: string[], operator: 'and' | 'or'): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const sets: Set<number>[] = [];
+    for (const key of keys) {
+      const rows = await this.database.db.selectFrom('tlog_index').select('idx').where('key', '=', key).limit(10_000).execute();
+      sets.push(new Set(rows.map((r) => Number(r.idx)).filter((i) => i < this.tree.size)));
+    }
+    let result = sets[0] as Set<number>;
+    for (const s of sets.slice(1)) result = operator === 'and' ? new Set([...result].filter((i) => s.has(i))) : new Set([...result, ...s]);
+    const idxs = [...result].sort((a, b) => a - b);
+    if (idxs.length === 0) return [];
+    const rows = await this.database.db.selectFrom('tlog_entries').select(['idx', 'uuid']).where('idx', 'in', idxs.slice(0, 10_000)).orderBy('idx').execute();
+    return rows.map((r) => r.uuid);
+  }
+
+  consistencyProof(first: number, last: number): Uint8Array[] {
+    return this.tree.consistencyProof(first, last);
+  }
+
+  async tile(level: number, index: number): Promise<{ width: number; data: Uint8Array } | undefined> {
+    const r = await this.database.db.selectFrom('tlog_tiles').select(['width', 'data']).where('level', '=', level).where('idx', '=', index).executeTakeFirst();
+    return r && { width: r.width, data: new Uint8Array(r.data) };
+  }
+
+  /** Stops taking writes and waits until everything queued is integrated. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.flushing = this.flushing.then(() => this.flush());
+    }
+    while (this.queue.length > 0) {
+      this.flushing = this.flushing.then(() => this.flush());
+      await this.flushing;
+    }
+    await this.flushing;
+  }
+
+  publicKeyPem(): string {
+    return this.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  }
+}
