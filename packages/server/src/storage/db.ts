@@ -39,7 +39,7 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
   }
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  const migrator = new Migrator({ db, provider: migrationProvider(kind) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     await db.destroy();

@@ -1,10 +1,11 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { DbKind } from './db.js';
 
 /**
  * Schema migrations, in order. Each runs once, recorded by Kysely's migrator; they are written to run
  * unchanged on SQLite and PostgreSQL.
  */
-const migrations: Record<string, Migration> = {
+const migrations = (kind: DbKind): Record<string, Migration> => ({
   '0001_identity_and_secrets': {
     async up(db: Kysely<unknown>) {
       await db.schema
@@ -39,17 +40,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('integrated_time', 'bigint', (c) => c.notNull())
         .addColumn('set_sig', 'text', (c) => c.notNull())
         .execute();
+      // An auto-numbered id: SQLite's INTEGER PRIMARY KEY is its rowid alias; PostgreSQL uses an identity column.
       await db.schema
         .createTable('tlog_index')
-        .addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+        .addColumn('id', kind === 'postgres' ? 'bigint' : 'integer', (c) => (kind === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
         .addColumn('key', 'text', (c) => c.notNull())
         .addColumn('idx', 'bigint', (c) => c.notNull())
-        .execute()
-        .catch(async (e: unknown) => {
-          // SQLite has no identity columns: an INTEGER PRIMARY KEY is its rowid alias.
-          if (!/syntax|identity|GENERATED/i.test(String(e))) throw e;
-          await sql`CREATE TABLE tlog_index (id INTEGER PRIMARY KEY, key TEXT NOT NULL, idx BIGINT NOT NULL)`.execute(db);
-        });
+        .execute();
       await db.schema.createIndex('tlog_index_key').on('tlog_index').columns(['key', 'idx']).execute();
       await db.schema
         .createTable('tlog_state')
@@ -64,17 +61,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('level', 'integer', (c) => c.notNull())
         .addColumn('idx', 'bigint', (c) => c.notNull())
         .addColumn('width', 'integer', (c) => c.notNull())
-        .addColumn('data', 'blob', (c) => c.notNull())
+        .addColumn('data', kind === 'postgres' ? sql`bytea` : 'blob', (c) => c.notNull())
         .addPrimaryKeyConstraint('tlog_tiles_pk', ['level', 'idx'])
-        .execute()
-        .catch(async (e: unknown) => {
-          if (!/type "blob"/i.test(String(e))) throw e;
-          await sql`CREATE TABLE tlog_tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL, width INTEGER NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (level, idx))`.execute(db);
-        });
+        .execute();
     },
   },
-};
+});
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: () => Promise.resolve(migrations),
-};
+export function migrationProvider(kind: DbKind): MigrationProvider {
+  return { getMigrations: () => Promise.resolve(migrations(kind)) };
+}
