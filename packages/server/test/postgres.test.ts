@@ -30,7 +30,10 @@ test('PostgreSQL: migrations, tokens, concurrent log writes, restart', async (t)
   assert.equal((await app.inject({ url: '/tlog/tile/0/000.p/100' })).statusCode, 200);
   await app.close();
   const again = await build(config);
-  t.after(() => again.close());
-  assert.equal((await again.inject({ url: '/api/v1/log' })).json().rootHash, info.rootHash);
-  assert.equal((await again.inject({ url: '/readyz' })).json().status, 'ready');
+  try {
+    assert.equal((await again.inject({ url: '/api/v1/log' })).json().rootHash, info.rootHash);
+    assert.equal((await again.inject({ url: '/readyz' })).json().status, 'ready');
+  } finally {
+    await again.close();
+  }
 });

@@ -36,6 +36,9 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     // BIGINT comes back as a string by default; every BIGINT Signet stores fits in 2^53.
     pg.types.setTypeParser(20, (v: string) => Number(v));
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection dropped by the server (restart, failover) must not crash the process; the
+    // pool replaces it and the next query reports any lasting failure.
+    pool.on('error', () => undefined);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     kind = 'postgres';
   }
