@@ -6,6 +6,7 @@ import { register as registerSign } from './commands/sign.js';
 import { register as registerVerify } from './commands/verify.js';
 import { register as registerChecksums } from './commands/checksums.js';
 import { register as registerToken } from './commands/token.js';
+import { register as registerLog } from './commands/log.js';
 
 export const VERSION = '0.1.0';
 
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerChecksums(program);
   registerToken(program);
+  registerLog(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);
