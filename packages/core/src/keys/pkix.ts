@@ -75,14 +75,28 @@ export function hashForKey(key: KeyObject): 'sha256' | 'sha384' | 'sha512' | nul
   return 'sha256';
 }
 
+const spkiCache = new WeakMap<KeyObject, Uint8Array>();
+const fingerprintCache = new WeakMap<KeyObject, string>();
+
+/** The SubjectPublicKeyInfo DER of a key (or of a private key's public half), computed once per KeyObject. */
 export function spkiDer(key: KeyObject): Uint8Array {
-  const pub = key.type === 'private' ? createPublicKey(key) : key;
-  return new Uint8Array(pub.export({ type: 'spki', format: 'der' }));
+  let der = spkiCache.get(key);
+  if (!der) {
+    const pub = key.type === 'private' ? createPublicKey(key) : key;
+    der = new Uint8Array(pub.export({ type: 'spki', format: 'der' }));
+    spkiCache.set(key, der);
+  }
+  return der;
 }
 
 /** Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER. */
 export function spkiFingerprint(key: KeyObject): string {
-  return toHex(createHash('sha256').update(spkiDer(key)).digest());
+  let fp = fingerprintCache.get(key);
+  if (!fp) {
+    fp = toHex(createHash('sha256').update(spkiDer(key)).digest());
+    fingerprintCache.set(key, fp);
+  }
+  return fp;
 }
 
 export function publicKeyPem(key: KeyObject): string {
