@@ -5,6 +5,7 @@ import { requireRole } from '../http/auth.js';
 import { canonicalizeProposedEntry } from './entries.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
+import { VerifierPool } from './verifier-pool.js';
 
 export { TransparencyLog } from './log.js';
 export { TlogError } from './errors.js';
@@ -21,20 +22,29 @@ function entryMap(r: { entryId: string; entry: unknown }): Record<string, unknow
  * Writes need a token with a writing role unless `tlog.anonymous_write` is set; reads are public.
  */
 export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWrite: boolean }> = async (app, { log, anonymousWrite }) => {
-  app.post(
-    '/api/v1/log/entries',
-    { config: { summary: 'Add an entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); answers once it is integrated, with its inclusion proof' }, schema: { body: { type: 'object', required: ['kind', 'apiVersion', 'spec'] } } },
-    async (req, reply) => {
-      if (!anonymousWrite) requireRole(req, ['admin', 'signer', 'publisher']);
-      const entry = await canonicalizeProposedEntry(req.body);
-      const r = await log.add(entry);
-      return reply
-        .status(201)
-        .header('Location', `/api/v1/log/entries/${r.entryId}`)
-        .header('ETag', r.entryId)
-        .send(entryMap(r));
-    },
-  );
+  const pool = new VerifierPool();
+  app.addHook('onClose', () => pool.close());
+
+  // Entries are parsed and verified in worker threads: keep their JSON as text here.
+  await app.register(async (writes) => {
+    writes.removeContentTypeParser('application/json');
+    writes.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+    writes.post(
+      '/api/v1/log/entries',
+      { config: { summary: 'Add an entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); answers once it is integrated, with its inclusion proof' } },
+      async (req, reply) => {
+        if (!anonymousWrite) requireRole(req, ['admin', 'signer', 'publisher']);
+        if (typeof req.body !== 'string' || req.body.length === 0) throw new TlogError('ENTRY_INVALID', 'the request body must be a JSON proposed entry');
+        const entry = await pool.verify(req.body);
+        const r = await log.add(entry);
+        return reply
+          .status(201)
+          .header('Location', `/api/v1/log/entries/${r.entryId}`)
+          .header('ETag', r.entryId)
+          .send(entryMap(r));
+      },
+    );
+  });
 
   app.get(
     '/api/v1/log/entries',
