@@ -216,3 +216,16 @@ test('300 concurrent writers: unique indexes, consistent checkpoints, C2SP tiles
   const more = await again.inject({ method: 'POST', url: '/api/v1/log/entries', headers: bearer(s.adminToken), payload: hashedrekord(signer, 'after restart').entry as object });
   assert.equal(only(more.json())[1].logIndex, 300);
 });
+
+test('overload: beyond max_pending queued entries the log answers 503 with Retry-After', async (t) => {
+  const s = await testServer(t, { SIGNET_TLOG_MAX_PENDING: '2', SIGNET_TLOG_BATCH_SIZE: '1000', SIGNET_TLOG_BATCH_MAX_AGE_MS: '1500' });
+  const signer = newSigner();
+  const rs = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => s.app.inject({ method: 'POST', url: '/api/v1/log/entries', headers: bearer(s.adminToken), payload: hashedrekord(signer, `o${i}`).entry })),
+  );
+  const codes = rs.map((r) => r.statusCode).sort();
+  assert.deepEqual(codes, [201, 201, 503, 503, 503, 503]);
+  const busy = rs.find((r) => r.statusCode === 503)!;
+  assert.equal(busy.headers['retry-after'], '1');
+  assert.equal(busy.json().code, 'OVERLOADED');
+});
