@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, chmodSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -84,11 +85,25 @@ async function load(url, entries) {
   return { appended: latencies.length, errors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round(latencies.length / seconds), latencyMs: { p50: q(0.5), p95: q(0.95), p99: q(0.99) }, exhausted: next >= entries.length };
 }
 
+const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
+
+/** wrk (C) as the load generator when installed, so the client takes little of the shared CPU. */
+function loadWithWrk(url, entries, dir) {
+  const file = join(dir, 'bodies.txt');
+  writeFileSync(file, `${entries.join('\n')}\n`);
+  const script = fileURLToPath(new URL('./wrk.lua', import.meta.url));
+  const out = execFileSync(WRK, ['-t2', `-c${WRITERS}`, `-d${SECONDS}s`, '-s', script, url.origin, '--', '2'], { env: { ...process.env, BENCH_BODIES: file }, encoding: 'utf8' });
+  const j = JSON.parse(out.trim().split('\n').pop());
+  const seconds = j.durationUs / 1e6;
+  return { appended: j.requests - j.non2xx, errors: j.non2xx + j.socketErrors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round((j.requests - j.non2xx) / seconds), latencyMs: { p50: j.p50Ms, p95: j.p95Ms, p99: j.p99Ms } };
+}
+
 async function run(name, env) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-'));
   const { url, child } = await startServer(dir, env);
   try {
-    const r = await load(url, makeEntries(ENTRIES));
+    const entries = makeEntries(ENTRIES);
+    const r = WRK ? { client: 'wrk, 2 threads', ...loadWithWrk(url, entries, dir) } : { client: 'node http', ...(await load(url, entries)) };
     return { database: name, ...r };
   } finally {
     child.kill('SIGTERM');
