@@ -25,7 +25,7 @@ export interface ServerConfig {
     anonymousWrite: boolean;
     /** Entries integrated per batch at most. */
     batchSize: number;
-    /** Longest a sequenced entry waits before its batch is integrated. */
+    /** How long the first entry of a burst waits for others to join its batch (while busy, batches follow each other at once). */
     batchMaxAgeMs: number;
     /** Sequenced-but-unintegrated entries above which writes get 503 + Retry-After. */
     maxPending: number;
@@ -180,7 +180,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     tlog: {
       anonymousWrite: aw.value === undefined ? false : parseBool(aw.value, aw.where),
       batchSize: bs.value === undefined ? 256 : parseIntField(bs.value, bs.where, 1, 65536),
-      batchMaxAgeMs: ba.value === undefined ? 20 : parseIntField(ba.value, ba.where, 0, 60_000),
+      batchMaxAgeMs: ba.value === undefined ? 2 : parseIntField(ba.value, ba.where, 0, 60_000),
       maxPending: mp.value === undefined ? 4096 : parseIntField(mp.value, mp.where, 1, 1_000_000),
     },
   };

@@ -12,6 +12,8 @@ export type DbKind = 'sqlite' | 'postgres';
 export interface OpenDb {
   db: Db;
   kind: DbKind;
+  /** The underlying SQLite handle, for hot paths that use prepared statements directly. */
+  sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export interface OpenDb {
 export async function openDatabase(url: string): Promise<OpenDb> {
   let db: Db;
   let kind: DbKind;
+  let handle: SQLite.Database | undefined;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -32,6 +35,7 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     sqlite.pragma('foreign_keys = ON');
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     kind = 'sqlite';
+    handle = sqlite;
   } else {
     // BIGINT comes back as a string by default; every BIGINT Signet stores fits in 2^53.
     pg.types.setTypeParser(20, (v: string) => Number(v));
@@ -49,5 +53,5 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
-  return { db, kind, close: () => db.destroy() };
+  return { db, kind, ...(handle ? { sqlite: handle } : {}), close: () => db.destroy() };
 }

@@ -25,6 +25,7 @@ import type { OpenDb } from '../storage/db.js';
 import type { SecretStore } from '../storage/secrets.js';
 import type { ServerConfig } from '../config/index.js';
 import type { CanonicalEntry } from './entries.js';
+import { logStore, type LogStore } from './store.js';
 import { TlogError } from './errors.js';
 
 /** Tiles table level used for C2SP entry bundles (tile/entries/N). */
@@ -87,8 +88,10 @@ export class TransparencyLog {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  private running = false;
   private closed = false;
   private readonly noteSigner: NoteSigner;
+  private readonly store: LogStore;
 
   private constructor(
     private readonly database: OpenDb,
@@ -104,6 +107,7 @@ export class TransparencyLog {
     this.keyName = new URL(config.baseUrl).host;
     this.origin = `${this.keyName} - ${this.treeId}`;
     this.noteSigner = ecdsaNoteSigner(this.keyName, privateKey);
+    this.store = logStore(database);
   }
 
   /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */
@@ -179,32 +183,37 @@ export class TransparencyLog {
     });
   }
 
+  /**
+   * Group commit without artificial waits: when the integrator is idle, the first entry of a burst starts
+   * it after `batchMaxAgeMs` (a short linger so concurrent arrivals share the batch); while a batch is being
+   * committed, new entries queue and go out in the next batch as soon as the commit returns.
+   */
   private schedule(): void {
-    if (this.queue.length >= this.config.tlog.batchSize) {
-      if (this.timer) clearTimeout(this.timer);
+    if (this.running) return;
+    this.running = true;
+    const start = (): void => {
       this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        this.flushing = this.flushing.then(() => this.flush());
-      }, this.config.tlog.batchMaxAgeMs);
-    }
+      this.flushing = this.flushing.then(() => this.drain());
+    };
+    if (this.config.tlog.batchMaxAgeMs === 0) setImmediate(start);
+    else this.timer = setTimeout(start, this.config.tlog.batchMaxAgeMs);
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.config.tlog.batchSize);
-      try {
-        await this.integrate(batch);
-      } catch (e) {
-        this.log.error({ err: e }, 'integration failed; reloading the tree from storage');
-        for (const p of batch) p.reject(e);
-        await this.load();
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.config.tlog.batchSize);
+        try {
+          await this.integrate(batch);
+        } catch (e) {
+          this.log.error({ err: e }, 'integration failed; reloading the tree from storage');
+          for (const p of batch) p.reject(e);
+          await this.load();
+        }
       }
-      if (this.queue.length < this.config.tlog.batchSize) break;
+    } finally {
+      this.running = false;
     }
-    if (this.queue.length > 0) this.schedule();
   }
 
   private async integrate(batch: Pending[]): Promise<void> {
@@ -220,9 +229,7 @@ export class TransparencyLog {
         fresh.push(p);
       }
     }
-    const stored = new Set(
-      (await db.selectFrom('tlog_entries').select('uuid').where('uuid', 'in', fresh.map((p) => p.uuid)).execute()).map((r) => r.uuid),
-    );
+    const stored = await this.store.existing(fresh.map((p) => p.uuid));
     const accepted = fresh.filter((p) => {
       if (!stored.has(p.uuid)) return true;
       dupes.push({ p, uuid: p.uuid });
@@ -257,25 +264,19 @@ export class TransparencyLog {
           tileRows.push({ level: ENTRIES_LEVEL, idx: t.index, width: t.width, data: encodeEntryBundle(this.edgeBodies.slice(from, from + t.width)) });
         }
       }
-      await db.transaction().execute(async (tx) => {
-        await tx
-          .insertInto('tlog_entries')
-          .values(rows.map((r) => ({ idx: r.idx, uuid: r.uuid, kind: accepted[r.idx - oldSize]!.entry.kind, api_version: accepted[r.idx - oldSize]!.entry.apiVersion, body: r.body, integrated_time: r.integratedTime, set_sig: r.set })))
-          .execute();
-        const keys = accepted.flatMap((p, i) => p.entry.indexKeys.map((key) => ({ key, idx: oldSize + i })));
-        for (let i = 0; i < keys.length; i += 500) await tx.insertInto('tlog_index').values(keys.slice(i, i + 500)).execute();
-        for (const t of tileRows) {
-          await tx
-            .insertInto('tlog_tiles')
-            .values(t)
-            .onConflict((oc) => oc.columns(['level', 'idx']).doUpdateSet({ width: t.width, data: t.data }))
-            .execute();
-        }
-        await tx
-          .updateTable('tlog_state')
-          .set({ size: newSize, root_hash: toHex(this.tree.root()), checkpoint, updated_at: new Date().toISOString() })
-          .where('id', '=', 1)
-          .execute();
+      await this.store.commit({
+        entries: rows.map((r, i) => ({
+          idx: r.idx,
+          uuid: r.uuid,
+          kind: (accepted[i] as Pending).entry.kind,
+          api_version: (accepted[i] as Pending).entry.apiVersion,
+          body: r.body,
+          integrated_time: r.integratedTime,
+          set_sig: r.set,
+        })),
+        indexKeys: accepted.flatMap((p, i) => p.entry.indexKeys.map((key) => ({ key, idx: oldSize + i }))),
+        tiles: tileRows,
+        state: { size: newSize, root_hash: toHex(this.tree.root()), checkpoint },
       });
       this.checkpointText = checkpoint;
       this.edgeBodies = this.edgeBodies.slice(this.edgeBodies.length - (newSize % 256));
@@ -365,13 +366,13 @@ export class TransparencyLog {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
-    }
-    while (this.queue.length > 0) {
-      this.flushing = this.flushing.then(() => this.flush());
-      await this.flushing;
+      this.flushing = this.flushing.then(() => this.drain());
     }
     await this.flushing;
+    if (this.queue.length > 0) {
+      this.flushing = this.flushing.then(() => this.drain());
+      await this.flushing;
+    }
   }
 
   publicKeyPem(): string {

@@ -1,0 +1,92 @@
+import type { OpenDb } from '../storage/db.js';
+
+export interface EntryRow {
+  idx: number;
+  uuid: string;
+  kind: string;
+  api_version: string;
+  body: string;
+  integrated_time: number;
+  set_sig: string;
+}
+
+export interface TileRow {
+  level: number;
+  idx: number;
+  width: number;
+  data: Uint8Array;
+}
+
+/** What one integration batch writes, all in one transaction. */
+export interface Batch {
+  entries: EntryRow[];
+  indexKeys: { key: string; idx: number }[];
+  tiles: TileRow[];
+  state: { size: number; root_hash: string; checkpoint: string };
+}
+
+/** The log's write path: duplicate lookup and the batch commit. */
+export interface LogStore {
+  existing(uuids: string[]): Promise<Set<string>>;
+  commit(b: Batch): Promise<void>;
+}
+
+/** Portable store through Kysely (PostgreSQL, and SQLite when no raw handle is available). */
+function kyselyStore(database: OpenDb): LogStore {
+  const db = database.db;
+  return {
+    async existing(uuids) {
+      if (uuids.length === 0) return new Set();
+      return new Set((await db.selectFrom('tlog_entries').select('uuid').where('uuid', 'in', uuids).execute()).map((r) => r.uuid));
+    },
+    async commit(b) {
+      await db.transaction().execute(async (tx) => {
+        if (b.entries.length) await tx.insertInto('tlog_entries').values(b.entries).execute();
+        for (let i = 0; i < b.indexKeys.length; i += 500) await tx.insertInto('tlog_index').values(b.indexKeys.slice(i, i + 500)).execute();
+        for (const t of b.tiles) {
+          await tx
+            .insertInto('tlog_tiles')
+            .values(t)
+            .onConflict((oc) => oc.columns(['level', 'idx']).doUpdateSet({ width: t.width, data: t.data }))
+            .execute();
+        }
+        await tx.updateTable('tlog_state').set({ ...b.state, updated_at: new Date().toISOString() }).where('id', '=', 1).execute();
+      });
+    },
+  };
+}
+
+/**
+ * SQLite hot path: the same statements, prepared once and run in one better-sqlite3 transaction
+ * (query building per batch was the log's largest main-thread cost).
+ */
+function sqliteStore(database: OpenDb): LogStore {
+  const s = database.sqlite!;
+  const findUuid = s.prepare('SELECT 1 FROM tlog_entries WHERE uuid = ?').pluck();
+  const insEntry = s.prepare(
+    'INSERT INTO tlog_entries (idx, uuid, kind, api_version, body, integrated_time, set_sig) VALUES (@idx, @uuid, @kind, @api_version, @body, @integrated_time, @set_sig)',
+  );
+  const insKey = s.prepare('INSERT INTO tlog_index (key, idx) VALUES (?, ?)');
+  const upTile = s.prepare(
+    'INSERT INTO tlog_tiles (level, idx, width, data) VALUES (@level, @idx, @width, @data) ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width, data = excluded.data',
+  );
+  const upState = s.prepare('UPDATE tlog_state SET size = @size, root_hash = @root_hash, checkpoint = @checkpoint, updated_at = @updated_at WHERE id = 1');
+  const tx = s.transaction((b: Batch) => {
+    for (const e of b.entries) insEntry.run(e);
+    for (const k of b.indexKeys) insKey.run(k.key, k.idx);
+    for (const t of b.tiles) upTile.run({ ...t, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
+    upState.run({ ...b.state, updated_at: new Date().toISOString() });
+  });
+  return {
+    async existing(uuids) {
+      return new Set(uuids.filter((u) => findUuid.get(u) !== undefined));
+    },
+    async commit(b) {
+      tx(b);
+    },
+  };
+}
+
+export function logStore(database: OpenDb): LogStore {
+  return database.sqlite ? sqliteStore(database) : kyselyStore(database);
+}
