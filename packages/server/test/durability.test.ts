@@ -69,7 +69,10 @@ async function crashAndRecover(t: Parameters<typeof tempDir>[0], env: Record<str
   }
   const sizes = [...new Map(checkpoints.map((c) => [c.size, c])).values()];
   for (const c of sizes) {
-    const p = (await (await fetch(`${second.url}/api/v1/log/proof?firstSize=${c.size}&lastSize=${info.treeSize}`)).json()) as { hashes: string[] };
+    assert.ok(c.size <= info.treeSize, `a tree head of size ${c.size} was published before the crash but the recovered tree has ${info.treeSize}`);
+    const res = await fetch(`${second.url}/api/v1/log/proof?firstSize=${c.size}&lastSize=${info.treeSize}`);
+    assert.equal(res.status, 200);
+    const p = (await res.json()) as { hashes: string[] };
     assert.ok(
       verifyConsistency(c.size, info.treeSize, p.hashes.map((h) => fromHex(h)), fromHex(c.root), fromHex(info.rootHash)),
       `checkpoint of size ${c.size} seen before the crash is not consistent with the recovered tree`,

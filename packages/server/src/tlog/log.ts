@@ -89,6 +89,7 @@ export class TransparencyLog {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
+  private committed = 0;
   private closed = false;
   private readonly noteSigner: NoteSigner;
   private readonly store: LogStore;
@@ -119,8 +120,12 @@ export class TransparencyLog {
     return t;
   }
 
+  /**
+   * The committed tree size. The in-memory tree runs ahead while a batch is being committed; readers only
+   * ever see what is durable and covered by the signed checkpoint.
+   */
   get size(): number {
-    return this.tree.size;
+    return this.committed;
   }
 
   get checkpoint(): string {
@@ -131,7 +136,7 @@ export class TransparencyLog {
     return this.queue.length;
   }
 
-  rootHash(size = this.tree.size): Uint8Array {
+  rootHash(size = this.committed): Uint8Array {
     return this.tree.root(size);
   }
 
@@ -157,6 +162,7 @@ export class TransparencyLog {
       const edge = await db.selectFrom('tlog_entries').select('body').where('idx', '>=', edgeStart).orderBy('idx').execute();
       this.edgeBodies = edge.map((e) => Buffer.from(e.body, 'base64'));
     }
+    this.committed = size;
     this.checkpointText = state?.checkpoint ?? (await this.signCheckpoint(0));
     if (!state) {
       await db.insertInto('tlog_state').values({ id: 1, size: 0, root_hash: toHex(this.tree.root()), checkpoint: this.checkpointText, updated_at: new Date().toISOString() }).onConflict((oc) => oc.column('id').doNothing()).execute();
@@ -279,6 +285,7 @@ export class TransparencyLog {
         state: { size: newSize, root_hash: toHex(this.tree.root()), checkpoint },
       });
       this.checkpointText = checkpoint;
+      this.committed = newSize;
       this.edgeBodies = this.edgeBodies.slice(this.edgeBodies.length - (newSize % 256));
     }
     for (const [i, p] of accepted.entries()) {
@@ -296,7 +303,7 @@ export class TransparencyLog {
 
   /** The entry with an inclusion proof against the current checkpoint, verified before it is returned. */
   private toJson(r: StoredEntry): LogEntryJson {
-    const size = this.tree.size;
+    const size = this.committed;
     const root = this.tree.root(size);
     const hashes = this.tree.inclusionProof(r.idx, size);
     if (!verifyInclusion(r.idx, size, fromHex(r.uuid), hashes, root)) {
@@ -319,7 +326,7 @@ export class TransparencyLog {
     if (where.idx !== undefined) q = q.where('idx', '=', where.idx);
     if (where.uuid !== undefined) q = q.where('uuid', '=', where.uuid);
     const r = await q.executeTakeFirst();
-    if (!r || Number(r.idx) >= this.tree.size) return undefined;
+    if (!r || Number(r.idx) >= this.committed) return undefined;
     return { idx: Number(r.idx), uuid: r.uuid, body: r.body, integratedTime: Number(r.integrated_time), set: r.set_sig };
   }
 
@@ -341,7 +348,7 @@ export class TransparencyLog {
     const sets: Set<number>[] = [];
     for (const key of keys) {
       const rows = await this.database.db.selectFrom('tlog_index').select('idx').where('key', '=', key).limit(10_000).execute();
-      sets.push(new Set(rows.map((r) => Number(r.idx)).filter((i) => i < this.tree.size)));
+      sets.push(new Set(rows.map((r) => Number(r.idx)).filter((i) => i < this.committed)));
     }
     let result = sets[0] as Set<number>;
     for (const s of sets.slice(1)) result = operator === 'and' ? new Set([...result].filter((i) => s.has(i))) : new Set([...result, ...s]);
