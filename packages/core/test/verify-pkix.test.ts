@@ -153,3 +153,18 @@ test('a truncated SSH / minisign / signify signature is a failed format check, n
   assert.equal(v.ok, false);
   assert.equal(failed(v), 'format');
 });
+
+test('a base64 cosign signature whose text starts with "0" is read as base64, not as raw DER', async () => {
+  const { privateKey, publicKey } = await generateKeyPair('ed25519');
+  const trust = trustOf(publicKey);
+  let tried = 0;
+  for (let i = 0; i < 2000 && tried < 3; i++) {
+    const data = utf8(`message ${i}`);
+    const b64 = toBase64(await signData(privateKey, data));
+    if (!b64.startsWith('0')) continue;
+    tried++;
+    const v = await verify({ artifact: { bytes: data }, signature: b64, trust });
+    assert.equal(v.ok, true, JSON.stringify(v.checks));
+  }
+  assert.ok(tried > 0);
+});

@@ -218,7 +218,7 @@ test('300 concurrent writers: unique indexes, consistent checkpoints, C2SP tiles
 });
 
 test('overload: beyond max_pending queued entries the log answers 503 with Retry-After', async (t) => {
-  const s = await testServer(t, { SIGNET_TLOG_MAX_PENDING: '2', SIGNET_TLOG_BATCH_SIZE: '1000', SIGNET_TLOG_BATCH_MAX_AGE_MS: '1500' });
+  const s = await testServer(t, { SIGNET_TLOG_MAX_PENDING: '2', SIGNET_TLOG_BATCH_SIZE: '1000', SIGNET_TLOG_BATCH_MAX_AGE_MS: '4000' });
   const signer = newSigner();
   const rs = await Promise.all(
     Array.from({ length: 6 }, (_, i) => s.app.inject({ method: 'POST', url: '/api/v1/log/entries', headers: bearer(s.adminToken), payload: hashedrekord(signer, `o${i}`).entry })),

@@ -156,10 +156,13 @@ async function verifyCosignSignature(
       // cosign's pre-v3 `--bundle` JSON: {base64Signature, cert (base64 PEM), rekorBundle}.
       sig = fromBase64(String(j['base64Signature']), 'base64Signature');
       if (typeof j['cert'] === 'string' && j['cert'] !== '') certPem = fromUtf8(fromBase64(j['cert'], 'cert'));
+    } else if (looksLikeText(sigBytes) && isBase64(fromUtf8(sigBytes).trim())) {
+      // Base64 text first: base64 of a signature may well start with "0" (0x30), like DER.
+      sig = fromBase64(fromUtf8(sigBytes).trim(), 'cosign signature');
     } else if (sigBytes[0] === 0x30) {
       sig = sigBytes;
     } else {
-      sig = fromBase64(fromUtf8(sigBytes).trim(), 'cosign signature');
+      throw new SignetError('MALFORMED_INPUT', 'the signature is neither base64 nor DER');
     }
   } catch (e) {
     return b.failWith('format', e instanceof SignetError ? e.message : 'signature is neither base64 nor DER');
