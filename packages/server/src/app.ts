@@ -33,6 +33,15 @@ declare module 'fastify' {
  */
 export async function build(config: ServerConfig): Promise<FastifyInstance> {
   const database = await openDatabase(config.databaseUrl);
+  try {
+    return await assemble(config, database);
+  } catch (e) {
+    await database.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function assemble(config: ServerConfig, database: OpenDb): Promise<FastifyInstance> {
   const secrets = new SecretStore(database.db, SecretStore.loadMasterKey(config.dataDir, config.masterKey));
   const tokens = new TokenService(database.db);
   const adminTokenPath = await tokens.ensureBootstrapToken(config.dataDir);

@@ -229,3 +229,15 @@ test('overload: beyond max_pending queued entries the log answers 503 with Retry
   assert.equal(busy.headers['retry-after'], '1');
   assert.equal(busy.json().code, 'OVERLOADED');
 });
+
+test('entries/retrieve finds an entry by its proposed content; a bad one is a clear 400', async (t) => {
+  const s = await testServer(t);
+  const { entry } = hashedrekord(newSigner(), 'by content');
+  const made = await s.app.inject({ method: 'POST', url: '/api/v1/log/entries', headers: bearer(s.adminToken), payload: entry });
+  const [id] = only(made.json());
+  const found = await s.app.inject({ method: 'POST', url: '/api/v1/log/entries/retrieve', payload: { entries: [entry] } });
+  assert.equal(found.statusCode, 200);
+  assert.deepEqual(Object.keys(found.json()[0]), [id]);
+  const bad = await s.app.inject({ method: 'POST', url: '/api/v1/log/entries/retrieve', payload: { entries: [{ kind: 'hashedrekord', apiVersion: '0.0.1', spec: {} }] } });
+  assert.equal(bad.statusCode, 400);
+});

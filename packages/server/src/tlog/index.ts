@@ -2,7 +2,6 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { createHash, X509Certificate } from 'node:crypto';
 import { encodeEntryBundle, parseEntryBundle, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
 import { requireRole } from '../http/auth.js';
-import { canonicalizeProposedEntry } from './entries.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
 import { VerifierPool } from './verifier-pool.js';
@@ -94,7 +93,8 @@ export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWri
         if (r) out.push(entryMap(r));
       }
       for (const e of b.entries ?? []) {
-        const c = await canonicalizeProposedEntry(e);
+        // Canonicalizing means verifying the signature again: that runs in the verifier threads too.
+        const c = await pool.verify(JSON.stringify(e));
         const r = await log.getByUuid(createHash('sha256').update(Buffer.from([0])).update(c.body).digest('hex'));
         if (r) out.push(entryMap(r));
       }
