@@ -22,7 +22,7 @@ export function serverUrl(o: ServerOpts): string {
 /** Calls the Signet API; non-2xx answers become one-line errors carrying the server's message. */
 export async function api<T>(o: ServerOpts & { base?: string }, method: string, path: string, body?: unknown): Promise<T> {
   const base = o.base ?? serverUrl(o);
-  const token = o.token ?? process.env['SIGNET_TOKEN'];
+  const token = o.token === '' ? undefined : (o.token ?? process.env['SIGNET_TOKEN']);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

@@ -7,6 +7,7 @@ import { register as registerVerify } from './commands/verify.js';
 import { register as registerChecksums } from './commands/checksums.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerLog } from './commands/log.js';
+import { register as registerDev } from './commands/dev.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerChecksums(program);
   registerToken(program);
   registerLog(program);
+  registerDev(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

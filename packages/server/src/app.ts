@@ -7,6 +7,8 @@ import { installAuth } from './http/auth.js';
 import { installMetrics, installOpenApi } from './http/observability.js';
 import { TokenService, identityRoutes } from './identity/index.js';
 import { TransparencyLog, tlogRoutes } from './tlog/index.js';
+import { OidcVerifier } from './identity/oidc.js';
+import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
 
 export const VERSION = '0.1.0';
 
@@ -18,6 +20,9 @@ export interface AppServices {
   /** Path of the bootstrap admin token file. */
   adminTokenPath: string;
   tlog: TransparencyLog;
+  /** Verifies OIDC identity tokens from the configured issuers (and the dev issuer with --dev). */
+  oidc: OidcVerifier;
+  devIssuer?: DevIssuer;
 }
 
 declare module 'fastify' {
@@ -59,7 +64,14 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
   const tlog = await TransparencyLog.open(database, secrets, config, app.log);
-  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog });
+  const oidc = new OidcVerifier(config.oidcIssuers);
+  let devIssuer: DevIssuer | undefined;
+  if (config.dev) {
+    devIssuer = await DevIssuer.create(config.baseUrl);
+    oidc.addLocalIssuer({ url: devIssuer.url, audience: 'sigstore', type: 'email' }, devIssuer.keys());
+    app.log.warn(`DEVELOPMENT MODE: the built-in OIDC issuer at ${devIssuer.url} signs identity tokens for anyone who asks. Never run --dev in production.`);
+  }
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ...(devIssuer ? { devIssuer } : {}) });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
   installMetrics(app);
@@ -77,6 +89,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   });
   await app.register(identityRoutes, { tokens });
   await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite });
+  if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
 
   app.addHook('onReady', async () => {
     ready = true;

@@ -1,6 +1,18 @@
+import { createServer } from 'node:net';
 import { Command } from 'commander';
 import { build, VERSION } from './app.js';
 import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.js';
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** `signet-server`: load and validate the configuration, start, and stop cleanly on SIGTERM/SIGINT. */
 export async function main(argv: string[]): Promise<void> {
@@ -12,20 +24,34 @@ export async function main(argv: string[]): Promise<void> {
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8080; env SIGNET_LISTEN)')
     .option('--database <url>', 'sqlite:<path> or postgres://user:pass@host/db (env SIGNET_DATABASE)')
     .option('--base-url <url>', 'the URL clients use to reach this server (env SIGNET_BASE_URL)')
+    .option('--dev', 'development mode: enable the built-in OIDC issuer at <base-url>/dev/oidc (never in production; env SIGNET_DEV)')
     .addHelpText('after', '\nEvery setting can also come from the YAML file or a SIGNET_* variable; flags win over variables, variables over the file.');
   program.parse(argv);
-  const o = program.opts<{ config?: string; data?: string; listen?: string; database?: string; baseUrl?: string }>();
+  const o = program.opts<{ config?: string; data?: string; listen?: string; database?: string; baseUrl?: string; dev?: boolean }>();
   const overrides: ConfigOverrides = {};
   for (const k of ['config', 'data', 'listen', 'database', 'baseUrl'] as const) if (o[k] !== undefined) overrides[k] = o[k];
+  if (o.dev) overrides.dev = true;
 
   let app;
   try {
-    const config = loadConfig(overrides);
+    let config = loadConfig(overrides);
+    if (config.listen.port === 0) {
+      // An ephemeral port is chosen before building, so the base URL (which names the log and the dev
+      // issuer) carries the real port.
+      const port = await freePort(config.listen.host);
+      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+      config = loadConfig({ ...overrides, listen: `${host}:${port}` });
+    }
     app = await build(config);
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.listen.port;
     const url = config.baseUrl.replace(/:\d+$/, `:${port}`);
+    if (config.dev) {
+      process.stderr.write(
+        `\n  !!! DEVELOPMENT MODE (--dev) !!!\n  The built-in OIDC issuer at ${url}/dev/oidc signs identity tokens for anyone.\n  Do not run this in production.\n\n`,
+      );
+    }
     process.stdout.write(
       `Signet ${VERSION} is listening on ${url}\n` +
         `  admin token: ${app.services.adminTokenPath} (use it as "Authorization: Bearer <token>")\n` +

@@ -118,3 +118,21 @@ test('errors: 4xx bodies are {code, message}; unknown routes, bad JSON, oversize
   const extra = await s.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: admin, payload: { name: 'x', role: 'reader', admin: true } });
   assert.equal(extra.statusCode, 400);
 });
+
+test('config: oidc_issuers and dev mode', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'oidc.yaml');
+  writeFileSync(file, 'oidc_issuers:\n  - url: https://token.actions.githubusercontent.com/\n    type: github-workflow\n  - url: https://accounts.example.com\n');
+  const c = loadConfig({ config: file }, {});
+  assert.deepEqual(c.oidcIssuers, [
+    { url: 'https://token.actions.githubusercontent.com', audience: 'sigstore', type: 'github-workflow' },
+    { url: 'https://accounts.example.com', audience: 'sigstore', type: 'email' },
+  ]);
+  assert.equal(c.dev, false);
+  assert.equal(loadConfig({ dev: true }, {}).dev, true);
+  assert.equal(loadConfig({}, { SIGNET_DEV: 'true' }).dev, true);
+  writeFileSync(file, 'oidc_issuers:\n  - url: https://x.example\n    type: kerberos\n');
+  assert.throws(() => loadConfig({ config: file }, {}), /oidc_issuers\[0\]\.type must be one of/);
+  writeFileSync(file, 'oidc_issuers:\n  - url: ftp://x\n');
+  assert.throws(() => loadConfig({ config: file }, {}), /oidc_issuers\[0\]\.url must be/);
+});

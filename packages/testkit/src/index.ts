@@ -4,3 +4,4 @@ export { tempDir } from './tmp.js';
 export { sharedDir } from './shared.js';
 export { startSignetServer, SERVER_BIN, type RunningServer } from './server.js';
 export { startPostgres, type TestPostgres } from './postgres.js';
+export { startFakeIssuer, type FakeIssuer } from './oidc.js';

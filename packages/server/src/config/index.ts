@@ -7,6 +7,14 @@ export { ConfigError } from './errors.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+export const OIDC_ISSUER_TYPES = ['email', 'github-workflow', 'gitlab-pipeline', 'ci-provider', 'uri', 'username'] as const;
+
+export interface OidcIssuerSetting {
+  url: string;
+  audience: string;
+  type: (typeof OIDC_ISSUER_TYPES)[number];
+}
+
 export interface ServerConfig {
   listen: { host: string; port: number };
   /** Directory for SQLite, blobs, keys and the bootstrap admin token. */
@@ -20,6 +28,10 @@ export interface ServerConfig {
   bodyLimit: number;
   /** Master key for private keys at rest: base64 of 32 bytes; when unset, `<dataDir>/master.key` is used (made at first start). */
   masterKey?: string;
+  /** OIDC issuers whose ID tokens the keyless CA accepts. */
+  oidcIssuers: OidcIssuerSetting[];
+  /** Development mode: the built-in OIDC issuer at <base_url>/dev/oidc signs tokens for anyone. Never in production. */
+  dev: boolean;
   tlog: {
     /** Let clients without a token write to the log, as the public Rekor does. */
     anonymousWrite: boolean;
@@ -43,6 +55,8 @@ const FILE_KEYS = {
   log_level: 'SIGNET_LOG_LEVEL',
   body_limit: 'SIGNET_BODY_LIMIT',
   master_key: 'SIGNET_MASTER_KEY',
+  oidc_issuers: '',
+  dev: 'SIGNET_DEV',
   tlog: '',
 } as const;
 const TLOG_KEYS = {
@@ -58,6 +72,25 @@ export interface ConfigOverrides {
   listen?: string;
   database?: string;
   baseUrl?: string;
+  dev?: boolean;
+}
+
+function parseIssuers(v: unknown, where: string): OidcIssuerSetting[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new ConfigError(`${where} must be a list of {url, audience?, type?}`);
+  return v.map((item: unknown, i) => {
+    const o = item as Record<string, unknown> | null;
+    const at = `${where}[${i}]`;
+    if (!o || typeof o !== 'object') throw new ConfigError(`${at} must be a mapping with url, audience and type`);
+    for (const k of Object.keys(o)) if (!['url', 'audience', 'type'].includes(k)) throw new ConfigError(`${at}: unknown setting "${k}" (known: url, audience, type)`);
+    const url = o['url'];
+    if (typeof url !== 'string' || !/^https?:\/\/\S+$/.test(url)) throw new ConfigError(`${at}.url must be the issuer's http(s) URL`);
+    const type = o['type'] ?? 'email';
+    if (typeof type !== 'string' || !(OIDC_ISSUER_TYPES as readonly string[]).includes(type)) throw new ConfigError(`${at}.type must be one of ${OIDC_ISSUER_TYPES.join(', ')}`);
+    const audience = o['audience'] ?? 'sigstore';
+    if (typeof audience !== 'string' || audience === '') throw new ConfigError(`${at}.audience must be a non-empty string`);
+    return { url: url.replace(/\/+$/, ''), audience, type: type as OidcIssuerSetting['type'] };
+  });
 }
 
 function parseListen(v: string, where: string): { host: string; port: number } {
@@ -165,6 +198,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     masterKey = str(mk.value, mk.where);
     if (Buffer.from(masterKey, 'base64').length !== 32) throw new ConfigError(`${mk.where}: master_key must be base64 of 32 bytes`);
   }
+  const oi = pick('oidc_issuers');
+  const oidcIssuers = parseIssuers(oi.value, oi.where);
+  const dv = overrides.dev ? { value: true, where: '--dev' } : pick('dev');
+  const dev = dv.value === undefined ? false : parseBool(dv.value, dv.where);
   const aw = pickT('anonymous_write');
   const bs = pickT('batch_size');
   const ba = pickT('batch_max_age_ms');
@@ -177,6 +214,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     logLevel,
     bodyLimit,
     ...(masterKey ? { masterKey } : {}),
+    oidcIssuers,
+    dev,
     tlog: {
       anonymousWrite: aw.value === undefined ? false : parseBool(aw.value, aw.where),
       batchSize: bs.value === undefined ? 256 : parseIntField(bs.value, bs.where, 1, 65536),
