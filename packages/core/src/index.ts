@@ -14,3 +14,4 @@ export * from './minisign/index.js';
 export { detectPgp } from './pgp/detect.js';
 export * from './merkle/index.js';
 export * from './checkpoint/index.js';
+export * from './tuf/index.js';
