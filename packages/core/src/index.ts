@@ -15,3 +15,4 @@ export { detectPgp } from './pgp/detect.js';
 export * from './merkle/index.js';
 export * from './checkpoint/index.js';
 export * from './tuf/index.js';
+export * from './x509/index.js';
