@@ -16,3 +16,4 @@ export * from './merkle/index.js';
 export * from './checkpoint/index.js';
 export * from './tuf/index.js';
 export * from './x509/index.js';
+export * from './tsa/index.js';
