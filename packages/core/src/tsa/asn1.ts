@@ -159,16 +159,6 @@ export function readGeneralizedTime(buf: Uint8Array, t: Tlv | undefined, what: s
   return utcDate(Number(m[1]), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, ms, what, s);
 }
 
-/** A certificate validity Time (RFC 5280 §4.1.2.5): UTCTime YYMMDDHHMMSSZ or GeneralizedTime. */
-export function readTime(buf: Uint8Array, t: Tlv | undefined, what: string): Date {
-  if (t?.tag === 0x18) return readGeneralizedTime(buf, t, what);
-  const s = ascii(content(buf, expectTag(t, 0x17, what)));
-  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) malformed(what, `"${s}" is not a UTCTime (YYMMDDHHMMSSZ)`);
-  const yy = Number(m[1]);
-  return utcDate(yy < 50 ? 2000 + yy : 1900 + yy, m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, 0, what, s);
-}
-
 function utcDate(y: number, mo: string, d: string, h: string, mi: string, s: string, ms: number, what: string, text: string): Date {
   const date = new Date(Date.UTC(y, Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms));
   date.setUTCFullYear(y);

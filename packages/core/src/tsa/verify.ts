@@ -221,7 +221,7 @@ function checkEku(leaf: TsaCertificate): { ok: boolean; detail: string } {
   if (!ext) return { ok: false, detail: `"${leaf.name}" has no extendedKeyUsage extension; RFC 3161 §2.3 requires a critical id-kp-timeStamping` };
   let purposes: string[];
   try {
-    purposes = extendedKeyUsage(ext);
+    purposes = extendedKeyUsage(leaf);
   } catch (e) {
     return { ok: false, detail: `"${leaf.name}" has a malformed extendedKeyUsage: ${message(e)}` };
   }
