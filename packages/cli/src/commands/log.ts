@@ -1,4 +1,4 @@
-import { createHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,10 +8,10 @@ import {
   canonicalize,
   ecdsaNoteVerifier,
   fromHex,
+  leafHash,
   parseNote,
   publicKeyFromPem,
   rootAt,
-  spkiDer,
   spkiFingerprint,
   tilePath,
   toHex,
@@ -122,9 +122,9 @@ async function signedHead(o: LogOpts): Promise<{ url: string; key: KeyObject; in
 }
 
 async function checkEntry(id: string, e: Entry, key: KeyObject): Promise<void> {
-  const leaf = createHash('sha256').update(Buffer.from([0])).update(Buffer.from(e.body, 'base64')).digest();
-  if (!id.endsWith(leaf.toString('hex'))) throw new CliError(`entry ${id}: its UUID is not the hash of its body`);
-  const keyLogId = createHash('sha256').update(spkiDer(key)).digest('hex');
+  const leaf = leafHash(Buffer.from(e.body, 'base64'));
+  if (!id.endsWith(toHex(leaf))) throw new CliError(`entry ${id}: its UUID is not the hash of its body`);
+  const keyLogId = spkiFingerprint(key);
   if (e.logID !== keyLogId) throw new CliError(`entry ${id} names log ${e.logID}, not this log (${keyLogId})`);
   const set = utf8(canonicalize({ body: e.body, integratedTime: e.integratedTime, logID: e.logID, logIndex: e.logIndex }));
   if (!nodeVerify('sha256', set, key, Buffer.from(e.verification.signedEntryTimestamp, 'base64'))) throw new CliError(`entry ${id}: the signed entry timestamp does not verify`);

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { createHash, X509Certificate } from 'node:crypto';
-import { encodeEntryBundle, parseEntryBundle, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
+import { X509Certificate } from 'node:crypto';
+import { encodeEntryBundle, leafHash, parseEntryBundle, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
 import { requireRole } from '../http/auth.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
@@ -95,7 +95,7 @@ export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWri
       for (const e of b.entries ?? []) {
         // Canonicalizing means verifying the signature again: that runs in the verifier threads too.
         const c = await pool.verify(JSON.stringify(e));
-        const r = await log.getByUuid(createHash('sha256').update(Buffer.from([0])).update(c.body).digest('hex'));
+        const r = await log.getByUuid(toHex(leafHash(c.body)));
         if (r) out.push(entryMap(r));
       }
       return out;
