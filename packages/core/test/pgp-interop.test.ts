@@ -241,7 +241,10 @@ test("the system's Debian InRelease verifies against debian-archive-keyring.gpg,
   const keyring = '/usr/share/keyrings/debian-archive-keyring.gpg';
   const inRelease = '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease';
   if (!existsSync(keyring) || !existsSync(inRelease)) {
-    t.skip('needs debian-archive-keyring and the apt lists of a Debian bookworm system');
+    const why = 'needs debian-archive-keyring and the apt lists of a Debian bookworm system (apt-get update)';
+    // .ci/run installs both, so under CI this interop case fails rather than skips.
+    if (process.env['CI'] === 'true') throw new Error(`${why}: missing under CI=true`);
+    t.skip(why);
     return;
   }
   if (!requireTool(t, 'gpgv')) return;
