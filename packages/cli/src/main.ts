@@ -8,6 +8,7 @@ import { register as registerChecksums } from './commands/checksums.js';
 import { register as registerToken } from './commands/token.js';
 import { register as registerLog } from './commands/log.js';
 import { register as registerDev } from './commands/dev.js';
+import { register as registerTrustedRoot } from './commands/trusted-root.js';
 
 export const VERSION = '0.1.0';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerChecksums(program);
   registerToken(program);
   registerLog(program);
+  registerTrustedRoot(program);
   registerDev(program);
   const override = (c: Command): void => {
     c.exitOverride();

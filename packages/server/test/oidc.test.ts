@@ -67,3 +67,60 @@ test('dev issuer: only with --dev; its tokens verify with the server\'s verifier
   assert.equal((await s.app.inject({ method: 'POST', url: '/dev/oidc/token', payload: {} })).statusCode, 400);
   assert.equal((await s.app.inject({ method: 'POST', url: '/dev/oidc/token', payload: { email: 'not-an-email' } })).statusCode, 400);
 });
+
+test('dev issuer: authorization code + PKCE sign-in (loopback redirects only, single-use codes, verifier checked)', async (t) => {
+  const { createHash, randomBytes } = await import('node:crypto');
+  const s = await testServer(t, { SIGNET_DEV: 'true' });
+  const disc = (await s.app.inject({ url: '/dev/oidc/.well-known/openid-configuration' })).json();
+  assert.equal(disc.authorization_endpoint, `${s.config.baseUrl}/dev/oidc/authorize`);
+  assert.deepEqual(disc.code_challenge_methods_supported, ['S256']);
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const redirect = 'http://127.0.0.1:45678/auth/callback';
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'sigstore', redirect_uri: redirect, state: 'st-1', code_challenge: challenge, code_challenge_method: 'S256', login_hint: 'who@example.test' });
+  const form = await s.app.inject({ url: `/dev/oidc/authorize?${q}` });
+  assert.equal(form.statusCode, 200);
+  assert.match(form.body, /value="who@example\.test"/);
+  assert.match(form.body, /--dev/);
+  // Another host as redirect target, a missing challenge, or plain PKCE: refused before any form.
+  for (const [k, v, re] of [
+    ['redirect_uri', 'https://evil.example/cb', /redirect_uri/],
+    ['code_challenge', '', /code_challenge/],
+    ['code_challenge_method', 'plain', /S256/],
+  ] as const) {
+    const bad = new URLSearchParams(q);
+    bad.set(k, v);
+    const r = await s.app.inject({ url: `/dev/oidc/authorize?${bad}` });
+    assert.equal(r.statusCode, 400);
+    assert.match(r.body, re);
+  }
+  const fields = Object.fromEntries(q);
+  delete fields['login_hint'];
+  const post = (extra: Record<string, string>) =>
+    s.app.inject({ method: 'POST', url: '/dev/oidc/authorize', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ ...fields, ...extra }).toString() });
+  assert.equal((await post({ email: 'not an email' })).statusCode, 400);
+  const ok = await post({ email: 'who@example.test' });
+  assert.equal(ok.statusCode, 302);
+  const loc = new URL(String(ok.headers['location']));
+  assert.equal(`${loc.origin}${loc.pathname}`, redirect);
+  assert.equal(loc.searchParams.get('state'), 'st-1');
+  const code = loc.searchParams.get('code')!;
+  const redeem = (c: string, v: string) =>
+    s.app.inject({
+      method: 'POST',
+      url: '/dev/oidc/token',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ grant_type: 'authorization_code', code: c, redirect_uri: redirect, client_id: 'sigstore', code_verifier: v }).toString(),
+    });
+  const wrong = await redeem(code, randomBytes(32).toString('base64url'));
+  assert.equal(wrong.statusCode, 400);
+  assert.equal(wrong.json().error, 'invalid_grant');
+  // A failed redemption burns the code: a guessed verifier gets one try.
+  assert.equal((await redeem(code, verifier)).statusCode, 400);
+  const again = new URL(String((await post({ email: 'who@example.test' })).headers['location'])).searchParams.get('code')!;
+  const tok = await redeem(again, verifier);
+  assert.equal(tok.statusCode, 200, tok.body);
+  const id = await s.app.services.oidc.verify(tok.json().id_token);
+  assert.equal(id.principal, 'who@example.test');
+  assert.equal((await redeem(again, verifier)).statusCode, 400, 'a code is single-use');
+});
