@@ -9,6 +9,7 @@ import { register as registerToken } from './commands/token.js';
 import { register as registerLog } from './commands/log.js';
 import { register as registerDev } from './commands/dev.js';
 import { register as registerTrustedRoot } from './commands/trusted-root.js';
+import { register as registerConformance } from './commands/conformance.js';
 
 export const VERSION = '0.1.0';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerLog(program);
   registerTrustedRoot(program);
   registerDev(program);
+  registerConformance(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

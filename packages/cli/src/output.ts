@@ -14,9 +14,10 @@ const KIND_NAMES: Record<Verdict['kind'], string> = {
 export function summary(v: Verdict, what = 'Verified OK'): string {
   const s = v.signer;
   let who = 'an unnamed key';
-  if (s?.identity && s.keyId && s.identity !== s.keyId) who = `${s.identity} (${s.keyId})`;
+  if (s?.identity && s.issuer) who = `${s.identity} (issuer ${s.issuer})`;
+  else if (s?.identity && s.keyId && s.identity !== s.keyId) who = `${s.identity} (${s.keyId})`;
   else if (s?.identity ?? s?.keyId) who = (s.identity ?? s.keyId) as string;
-  const extra = s?.comment ? `; trusted comment: ${s.comment}` : '';
+  const extra = `${s?.comment ? `; trusted comment: ${s.comment}` : ''}${s?.issuer && s.timestamp ? `; signed at ${s.timestamp}` : ''}`;
   return `${what}: ${KIND_NAMES[v.kind]} by ${who}${extra}`;
 }
 

@@ -17,3 +17,4 @@ export * from './checkpoint/index.js';
 export * from './tuf/index.js';
 export * from './x509/index.js';
 export * from './tsa/index.js';
+export * from './sigstore/index.js';

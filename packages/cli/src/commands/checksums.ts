@@ -1,7 +1,6 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Command } from 'commander';
 import { SignetError, formatChecksums, parseChecksums, toHex, verify, type ChecksumEntry, type Verdict } from '@signet/core';
-import { pgpVerifier } from '@signet/core/pgp';
 import { CliError } from '../errors.js';
 import { hashFile, readInput } from '../io.js';
 import { failure, summary } from '../output.js';
@@ -43,7 +42,7 @@ export function register(program: Command): void {
         try {
           verdict = await verify(
             { artifact: { bytes: listBytes }, signature: sig, trust: { keys }, policy: { sshNamespace: opts.namespace } },
-            { pgp: pgpVerifier },
+            { pgp: (await import('@signet/core/pgp')).pgpVerifier },
           );
         } catch (e) {
           if (e instanceof SignetError) throw new CliError(e.message);

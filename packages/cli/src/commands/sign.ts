@@ -21,7 +21,6 @@ import {
   toPem,
   utf8,
 } from '@signet/core';
-import { clearsignPgp, signPgpDetached } from '@signet/core/pgp';
 import { CliError } from '../errors.js';
 import { readInput, readText, writeOutput } from '../io.js';
 import { loadSigningKey, type SigningKey } from '../signing-key.js';
@@ -148,6 +147,7 @@ export function register(program: Command): void {
         }
         case 'pgp': {
           const opt = key.passphrase !== undefined ? { passphrase: key.passphrase } : {};
+          const { clearsignPgp, signPgpDetached } = await import('@signet/core/pgp');
           const out = opts.clearsign
             ? await clearsignPgp(data, key.armored, opt)
             : Buffer.from(await signPgpDetached(data, key.armored, { armor: true, ...opt })).toString('utf8');

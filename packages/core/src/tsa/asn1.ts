@@ -86,6 +86,22 @@ export function readInteger(buf: Uint8Array, t: Tlv | undefined, what: string): 
   }
 }
 
+/**
+ * A DER INTEGER as a signed bigint (X.690 §8.3: two's complement, minimal). RFC 3161 §2.4.2 only asks a TSA
+ * for unique serial numbers, and some deployed TSAs emit negative ones, so a token's serialNumber is read
+ * with this.
+ */
+export function readSignedInteger(buf: Uint8Array, t: Tlv | undefined, what: string): bigint {
+  const b = content(buf, expectTag(t, 0x02, what));
+  if (b.length === 0) malformed(what, 'empty INTEGER');
+  if (b.length > 1 && ((b[0] === 0x00 && !((b[1] as number) & 0x80)) || (b[0] === 0xff && (b[1] as number) & 0x80))) {
+    malformed(what, 'non-minimal INTEGER (X.690 §8.3.2)');
+  }
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return (b[0] as number) & 0x80 ? v - (1n << BigInt(8 * b.length)) : v;
+}
+
 export function readBoolean(buf: Uint8Array, t: Tlv, what: string): boolean {
   expectTag(t, 0x01, what);
   const b = content(buf, t);

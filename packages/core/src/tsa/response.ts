@@ -28,6 +28,7 @@ import {
   readGeneralizedTime,
   readHashAlgorithm,
   readInteger,
+  readSignedInteger,
   readOid,
   readTop,
   whole,
@@ -425,7 +426,7 @@ export function parseTstInfo(der: Uint8Array): TstInfo {
   if (version !== 1n) malformed(TST, `version must be 1, got ${version}`);
   const policy = readOid(der, f[i++], `${TST} policy`);
   const imprint = readMessageImprint(der, expectTag(f[i++], 0x30, `${TST} messageImprint`), `${TST} messageImprint`);
-  const serialNumber = readInteger(der, f[i++], `${TST} serialNumber`);
+  const serialNumber = readSignedInteger(der, f[i++], `${TST} serialNumber`);
   const genTime = readGeneralizedTime(der, f[i++], `${TST} genTime`);
   const out: TstInfo = { version: 1, policy, ...imprint, serialNumber, genTime, ordering: false };
   if (f[i]?.tag === 0x30) out.accuracy = readAccuracy(der, f[i++]!);

@@ -44,6 +44,8 @@ export interface Signer {
   keyId?: string;
   /** A human identity bound to the key: an OpenPGP user ID, an SSH principal, a key name, a certificate SAN. */
   identity?: string;
+  /** The OIDC issuer that vouched for the identity (keyless Sigstore certificates). */
+  issuer?: string;
   /** minisign's trusted comment. */
   comment?: string;
   /** Signing time claimed by the signature, ISO 8601 (signer-asserted unless a check says otherwise). */

@@ -313,7 +313,7 @@ function preferred(keys: PkixKey[], hint: string | undefined): PkixKey[] {
  * must be about the artifact: an in-toto statement naming its digest as a subject, or else the artifact
  * itself.
  */
-async function verifyEnvelope(
+export async function verifyEnvelope(
   b: VerdictBuilder,
   env: DsseEnvelope,
   artifact: Artifact,
