@@ -289,7 +289,7 @@ test('parseTrustedRoot: garbage throws MALFORMED_INPUT naming the field; an unkn
 // A synthetic keyless stack: CA, CT log and transparency log of our own, so that an SCT can be corrupted
 // while the CA still signs the certificate (in a real certificate any change breaks the CA signature).
 
-async function syntheticKeyless(tamperSct: boolean): Promise<{ bundle: Json; root: TrustedRoot; artifact: Uint8Array }> {
+async function syntheticKeyless(tamperSct: boolean, integratedAfterSeconds = 60): Promise<{ bundle: Json; root: TrustedRoot; artifact: Uint8Array }> {
   const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
   const [caKey, leafKey, ctKey, logKey] = await Promise.all([
     generateKeyPair('ecdsa-p384'),
@@ -353,7 +353,7 @@ async function syntheticKeyless(tamperSct: boolean): Promise<{ bundle: Json; roo
   );
   const logSpki = spkiDer(logKey.publicKey);
   const logId = new Uint8Array(createHash('sha256').update(logSpki).digest());
-  const integratedTime = Math.floor(now.getTime() / 1000) + 60;
+  const integratedTime = Math.floor(now.getTime() / 1000) + integratedAfterSeconds;
   const set = await signData(logKey.privateKey, utf8(canonicalize({ body: toBase64(body), integratedTime, logID: toHex(logId), logIndex: 0 })));
   const root = leafHash(body);
   const checkpoint = await signCheckpoint({ origin: 'rekor.example.test - 1', size: 1, rootHash: root }, [ecdsaNoteSigner('rekor.example.test', logKey.privateKey)]);
@@ -410,4 +410,15 @@ test('synthetic keyless bundle: verifies; with one SCT byte changed (CA signatur
   const w = await verifySigstoreBundle(bad.bundle, { bytes: bad.artifact }, { trustedRoot: bad.root, identity });
   assertFails(w, 'sct', true);
   assert.match(w.checks.find((c) => c.name === 'sct')!.detail, /signature does not verify/);
+});
+
+test('a certificate used after its 10 minutes (integrated time outside its validity) fails "certificate"', async () => {
+  const identity = { subjectAlternativeName: 'https://example.test/workflow', issuer: 'https://issuer.example.test' };
+  const edge = await syntheticKeyless(false, 600);
+  assert.equal((await verifySigstoreBundle(edge.bundle, { bytes: edge.artifact }, { trustedRoot: edge.root, identity })).ok, true, 'the last second is still valid');
+  const late = await syntheticKeyless(false, 11 * 60);
+  const v = await verifySigstoreBundle(late.bundle, { bytes: late.artifact }, { trustedRoot: late.root, identity });
+  assertFails(v, 'certificate');
+  const early = await syntheticKeyless(false, -5);
+  assertFails(await verifySigstoreBundle(early.bundle, { bytes: early.artifact }, { trustedRoot: early.root, identity }), 'certificate');
 });

@@ -9,6 +9,10 @@ import { TokenService, identityRoutes } from './identity/index.js';
 import { TransparencyLog, tlogRoutes } from './tlog/index.js';
 import { OidcVerifier } from './identity/oidc.js';
 import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
+import { CertificateAuthority, caRoutes, installOidcBearerPassthrough } from './ca/index.js';
+import { TimestampAuthority, tsaRoutes } from './tsa/index.js';
+import { issuedBy } from './ca/issued.js';
+import { TrustService, trustRoutes, secretCreatedAt, type TrustSources } from './trust/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -23,6 +27,12 @@ export interface AppServices {
   /** Verifies OIDC identity tokens from the configured issuers (and the dev issuer with --dev). */
   oidc: OidcVerifier;
   devIssuer?: DevIssuer;
+  /** The keyless CA (Fulcio v2 API) and its internal CT log. */
+  ca: CertificateAuthority;
+  /** The RFC 3161 timestamp authority. */
+  tsa: TimestampAuthority;
+  /** trusted_root.json, signing_config and the TUF repository that serves them. */
+  trust: TrustService;
 }
 
 declare module 'fastify' {
@@ -71,10 +81,28 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     oidc.addLocalIssuer({ url: devIssuer.url, audience: 'sigstore', type: 'email' }, devIssuer.keys());
     app.log.warn(`DEVELOPMENT MODE: the built-in OIDC issuer at ${devIssuer.url} signs identity tokens for anyone who asks. Never run --dev in production.`);
   }
-  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ...(devIssuer ? { devIssuer } : {}) });
+  const ca = await CertificateAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log });
+  const tsa = await TimestampAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log });
+  const caTm = ca.trustMaterial();
+  const tsaTm = tsa.trustMaterial();
+  const tlogCreated = await secretCreatedAt(database, 'tlog/log-key');
+  if (!tlogCreated) throw new Error('the transparency log key has no creation time');
+  const sources: TrustSources = {
+    baseUrl: config.baseUrl,
+    tlog: { publicKey: tlog.publicKey, validFrom: tlogCreated },
+    ca: { chain: caTm.caChain, validFrom: caTm.caValidFrom },
+    ctlog: { publicKey: caTm.ctlogPublicKey, validFrom: caTm.ctlogValidFrom },
+    tsa: { chain: tsaTm.tsaChain, validFrom: tsaTm.tsaValidFrom },
+    // The dev issuer is made anew at each start: a stable start keeps the published documents unchanged.
+    ...(devIssuer ? { oidcUrls: [{ url: devIssuer.url, validFrom: caTm.caValidFrom }] } : {}),
+  };
+  const trust = await TrustService.open({ database, secrets, log: app.log, sources });
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, ...(devIssuer ? { devIssuer } : {}) });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
   installMetrics(app);
+  // Before installAuth: signingCert's Bearer header is an OIDC token, not a Signet API token.
+  installOidcBearerPassthrough(app);
   installAuth(app, tokens);
 
   let ready = false;
@@ -88,8 +116,18 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     return ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' });
   });
   await app.register(identityRoutes, { tokens });
-  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite });
+  // Keyless entries (signed with a current certificate from this server's CA) need no API token.
+  const ourCertificate = issuedBy(caTm.caChain[0]!);
+  await app.register(tlogRoutes, {
+    log: tlog,
+    anonymousWrite: config.tlog.anonymousWrite,
+    acceptWithoutToken: (entry) => entry.certificates.some((pem) => ourCertificate(pem)),
+  });
   if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
+  const issuers = [...config.oidcIssuers, ...(devIssuer ? [{ url: devIssuer.url, audience: 'sigstore', type: 'email' as const }] : [])];
+  await app.register(caRoutes, { ca, tokens: oidc, issuers: () => issuers });
+  await app.register(tsaRoutes, { tsa });
+  await app.register(trustRoutes, { trust });
 
   app.addHook('onReady', async () => {
     ready = true;

@@ -3,12 +3,13 @@ import { ServerError } from '../errors.js';
 import type { ConfigErrorCode } from '../config/errors.js';
 import type { IdentityErrorCode } from '../identity/errors.js';
 import type { TlogErrorCode } from '../tlog/errors.js';
+import type { CaErrorCode } from '../ca/errors.js';
 
 export type HttpErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED' | 'INTERNAL';
 
 export class HttpError extends ServerError<HttpErrorCode> {}
 
-export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode;
+export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode | CaErrorCode;
 
 /** The one table from typed error codes to HTTP status (docs/errors.md lists the same codes). */
 export const STATUS: Record<ErrorCode, number> = {
@@ -28,6 +29,9 @@ export const STATUS: Record<ErrorCode, number> = {
   ENTRY_NOT_FOUND: 404,
   TOO_MANY_ITEMS: 422,
   OVERLOADED: 503,
+  CERT_REQUEST_INVALID: 400,
+  KEY_NOT_ALLOWED: 400,
+  PROOF_OF_POSSESSION_FAILED: 400,
 };
 
 function fromFastify(e: FastifyError): { status: number; code: ErrorCode; message: string } | undefined {

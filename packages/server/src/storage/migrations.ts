@@ -66,6 +66,24 @@ const migrations = (kind: DbKind): Record<string, Migration> => ({
         .execute();
     },
   },
+  // The published TUF repository of trust/ (types in trust/store.ts).
+  '0003_trust': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('trust_tuf_files')
+        .addColumn('path', 'text', (c) => c.primaryKey())
+        .addColumn('data', kind === 'postgres' ? sql`bytea` : 'blob', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('trust_tuf_state')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('root_version', 'integer', (c) => c.notNull())
+        .addColumn('timestamp_version', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(kind: DbKind): MigrationProvider {

@@ -25,6 +25,8 @@ export interface CanonicalEntry {
   body: Uint8Array;
   /** "sha256:<hex>", "pk:<sha256 of SPKI>", "email:<addr>", "subject:<s>". */
   indexKeys: string[];
+  /** PEM certificates whose keys verified the entry's signatures (keyless entries); empty for bare keys. */
+  certificates: string[];
 }
 
 /** Bodies go into C2SP entry bundles with 16-bit length prefixes. */
@@ -85,10 +87,11 @@ function identityKeys(v: Verifier): string[] {
   return keys;
 }
 
-function finish(kind: CanonicalEntry['kind'], apiVersion: string, body: unknown, indexKeys: string[]): CanonicalEntry {
+function finish(kind: CanonicalEntry['kind'], apiVersion: string, body: unknown, indexKeys: string[], signers: Verifier[]): CanonicalEntry {
   const bytes = utf8(canonicalize(body));
   if (bytes.length > MAX_BODY_BYTES) invalid(`the canonical entry is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`);
-  return { kind, apiVersion, body: bytes, indexKeys: [...new Set(indexKeys)] };
+  const certificates = [...new Set(signers.filter((v) => v.cert).map((v) => v.pem))];
+  return { kind, apiVersion, body: bytes, indexKeys: [...new Set(indexKeys)], certificates };
 }
 
 /** hashedrekord 0.0.1: a signature over an artifact digest, checked here against the digest. */
@@ -117,7 +120,7 @@ async function hashedrekord(spec: Record<string, unknown>): Promise<CanonicalEnt
       signature: { content: toBase64(sig), publicKey: { content: toBase64(utf8(verifier.pem)) } },
     },
   };
-  return finish('hashedrekord', '0.0.1', body, [`${algorithm}:${value}`, ...identityKeys(verifier)]);
+  return finish('hashedrekord', '0.0.1', body, [`${algorithm}:${value}`, ...identityKeys(verifier)], [verifier]);
 }
 
 async function verifyEnvelopeSignatures(env: DsseEnvelope, verifiers: Verifier[]): Promise<{ sig: Uint8Array; verifier: Verifier }[]> {
@@ -183,7 +186,7 @@ async function dsse(spec: Record<string, unknown>): Promise<CanonicalEntry> {
       signatures,
     },
   };
-  return finish('dsse', '0.0.1', body, [`sha256:${payloadHash}`, ...subjectKeys(env.payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))]);
+  return finish('dsse', '0.0.1', body, [`sha256:${payloadHash}`, ...subjectKeys(env.payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier));
 }
 
 /** intoto 0.0.2: payload and signatures arrive base64-encoded twice; the stored body drops the payload. */
@@ -210,11 +213,25 @@ async function intoto(spec: Record<string, unknown>): Promise<CanonicalEntry> {
   const matched = await verifyEnvelopeSignatures(env, verifiers);
   const payload = fromBase64(env.payload);
   const payloadHash = sha256hex(payload);
-  const envelopeHash = sha256hex(utf8(canonicalize(env)));
-  for (const [field, want] of [['payloadHash', payloadHash], ['hash', envelopeHash]] as const) {
-    const given = content[field] as { value?: unknown } | undefined;
-    if (given?.value !== undefined && given.value !== want) invalid(`spec.content.${field}.value does not match the envelope`);
-  }
+  // The envelope hash: JCS of the envelope with each signature's verifier in it (keyid only when non-empty),
+  // as sigstore-js computes it (witness/tlog/entry.js calculateDSSEHash: the PEM as text). Rekor marshals the
+  // verifier as base64 of the PEM; a client may send either, and the one sent is kept.
+  const hashWith = (key: (v: Verifier) => string): string =>
+    sha256hex(
+      utf8(
+        canonicalize({
+          payloadType,
+          payload: env.payload,
+          signatures: env.signatures.map((s, i) => ({ ...(s.keyid ? { keyid: s.keyid } : {}), sig: s.sig, publicKey: key(verifiers[i] as Verifier) })),
+        }),
+      ),
+    );
+  const candidates = [hashWith((v) => v.pem), hashWith((v) => toBase64(utf8(v.pem)))];
+  const givenHash = (content['hash'] as { value?: unknown } | undefined)?.value;
+  if (givenHash !== undefined && !candidates.includes(givenHash as string)) invalid('spec.content.hash.value does not match the envelope');
+  const envelopeHash = (givenHash as string | undefined) ?? (candidates[0] as string);
+  const givenPayloadHash = (content['payloadHash'] as { value?: unknown } | undefined)?.value;
+  if (givenPayloadHash !== undefined && givenPayloadHash !== payloadHash) invalid('spec.content.payloadHash.value does not match the envelope payload');
   const body = {
     apiVersion: '0.0.2',
     kind: 'intoto',
@@ -233,7 +250,7 @@ async function intoto(spec: Record<string, unknown>): Promise<CanonicalEntry> {
       },
     },
   };
-  return finish('intoto', '0.0.2', body, [`sha256:${payloadHash}`, ...subjectKeys(payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))]);
+  return finish('intoto', '0.0.2', body, [`sha256:${payloadHash}`, ...subjectKeys(payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier));
 }
 
 /**

@@ -9,6 +9,7 @@ import { VerifierPool } from './verifier-pool.js';
 export { TransparencyLog } from './log.js';
 export { TlogError } from './errors.js';
 export { canonicalizeProposedEntry, type CanonicalEntry } from './entries.js';
+import type { CanonicalEntry } from './entries.js';
 
 const MAX_RETRIEVE = 10;
 
@@ -20,7 +21,19 @@ function entryMap(r: { entryId: string; entry: unknown }): Record<string, unknow
  * Rekor v1 API (the subset sigstore clients use) and C2SP tlog-tiles reads under /tlog/.
  * Writes need a token with a writing role unless `tlog.anonymous_write` is set; reads are public.
  */
-export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWrite: boolean }> = async (app, { log, anonymousWrite }) => {
+export interface TlogRouteOptions {
+  log: TransparencyLog;
+  /** Anyone may write (as the public Rekor). */
+  anonymousWrite: boolean;
+  /**
+   * Without a token and without anonymousWrite, an entry is still accepted when this says yes: the server
+   * accepts keyless entries signed with a certificate from its own CA, so Sigstore clients (which carry
+   * no Signet token) can log what they sign; entries signed with bare keys need a token.
+   */
+  acceptWithoutToken?: (entry: CanonicalEntry) => boolean;
+}
+
+export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { log, anonymousWrite, acceptWithoutToken }) => {
   const pool = new VerifierPool();
   app.addHook('onClose', () => pool.close());
 
@@ -32,9 +45,14 @@ export const tlogRoutes: FastifyPluginAsync<{ log: TransparencyLog; anonymousWri
       '/api/v1/log/entries',
       { config: { summary: 'Add an entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); answers once it is integrated, with its inclusion proof' } },
       async (req, reply) => {
-        if (!anonymousWrite) requireRole(req, ['admin', 'signer', 'publisher']);
+        const keylessPath = !anonymousWrite && acceptWithoutToken !== undefined && req.headers.authorization === undefined;
+        if (!anonymousWrite && !keylessPath) requireRole(req, ['admin', 'signer', 'publisher']);
         if (typeof req.body !== 'string' || req.body.length === 0) throw new TlogError('ENTRY_INVALID', 'the request body must be a JSON proposed entry');
         const entry = await pool.verify(req.body);
+        if (keylessPath && !acceptWithoutToken(entry)) {
+          // Same answer as without the keyless path: a token is needed for this entry.
+          requireRole(req, ['admin', 'signer', 'publisher']);
+        }
         const r = await log.add(entry);
         return reply
           .status(201)
