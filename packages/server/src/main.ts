@@ -56,7 +56,11 @@ export async function main(argv: string[]): Promise<void> {
       `Signet ${VERSION} is listening on ${url}\n` +
         `  admin token: ${app.services.adminTokenPath} (use it as "Authorization: Bearer <token>")\n` +
         `  data: ${config.dataDir}   database: ${config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@')}\n` +
-        `  try: curl ${url}/healthz   ·   API description: ${url}/openapi.json\n`,
+        `  try: curl ${url}/healthz   ·   API description: ${url}/openapi.json\n` +
+        `  Sigstore: Fulcio, Rekor and TSA at ${url} · trust root ${url}/api/v1/trusted_root.json · TUF ${url}/tuf\n` +
+        (config.dev
+          ? `  sign keyless: SIGSTORE_ID_TOKEN=$(npx signet dev token --server ${url} --email you@example.com) npx signet sign-blob --server ${url} --bundle FILE.sigstore.json FILE\n`
+          : ''),
     );
   } catch (e) {
     if (e instanceof ConfigError) process.stderr.write(`signet-server: ${e.message}\n`);
