@@ -4,33 +4,16 @@
 // (fresh key + certificate + signature + timestamp + Rekor entry with its inclusion proof, as sigstore-js and
 // `signet sign-blob` do), each with p50/p95/p99. The peers cannot run here (Fulcio, Rekor and the Sigstore TSA
 // are Go services; no network), so their published figures are printed next to ours as anchors. Prints JSON.
-import { spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startServer } from '../lib.mjs';
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
-const SERVER = fileURLToPath(new URL('../../packages/server/bin/signet-server.js', import.meta.url));
 
-function startServer(dataDir) {
-  const child = spawn(process.execPath, [SERVER, '--listen', '127.0.0.1:0', '--data', dataDir, '--dev'], {
-    env: { ...process.env, SIGNET_LOG_LEVEL: 'error', SIGNET_TLOG_ANONYMOUS_WRITE: 'true' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /is listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: new URL(m[1]), child });
-    });
-    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
 
@@ -111,7 +94,7 @@ function certRequest(tok, email) {
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-keyless-'));
-  const { url, child } = await startServer(dir);
+  const { url, child } = await startServer(dir, { args: ['--dev'], env: { SIGNET_LOG_LEVEL: 'error' } });
   const results = [];
   try {
     const emails = Array.from({ length: CLIENTS }, (_, i) => `bench${i}@example.test`);

@@ -2,7 +2,7 @@
 // 64 concurrent HTTP writers of hashedrekord entries against a real signet-server process, on SQLite and
 // on PostgreSQL: sustained appends/s and p50/p95/p99 latency from POST to the response (which carries the
 // inclusion proof). Also the time to compute an inclusion proof in a 1,000,000-entry tree. Prints JSON.
-import { spawn } from 'node:child_process';
+import { startServer } from '../lib.mjs';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, rmSync, chmodSync, writeFileSync, existsSync } from 'node:fs';
@@ -16,7 +16,6 @@ import { MemoryTree, leafHash } from '@signet/core';
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 40_000);
-const SERVER = fileURLToPath(new URL('../../packages/server/bin/signet-server.js', import.meta.url));
 
 function makeEntries(n) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -35,18 +34,6 @@ function makeEntries(n) {
   return out;
 }
 
-function startServer(dataDir, env) {
-  const child = spawn(process.execPath, [SERVER, '--listen', '127.0.0.1:0', '--data', dataDir], { env: { ...process.env, SIGNET_LOG_LEVEL: 'warn', SIGNET_TLOG_ANONYMOUS_WRITE: 'true', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /is listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: new URL(m[1]), child });
-    });
-    child.on('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
-}
 
 async function load(url, entries) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: WRITERS });
@@ -100,7 +87,7 @@ function loadWithWrk(url, entries, dir) {
 
 async function run(name, env) {
   const dir = mkdtempSync(join(tmpdir(), 'signet-bench-'));
-  const { url, child } = await startServer(dir, env);
+  const { url, child } = await startServer(dir, { env });
   try {
     const entries = makeEntries(ENTRIES);
     const r = WRK ? { client: 'wrk, 2 threads', ...loadWithWrk(url, entries, dir) } : { client: 'node http', ...(await load(url, entries)) };

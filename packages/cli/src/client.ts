@@ -19,6 +19,25 @@ export function serverUrl(o: ServerOpts): string {
   return u;
 }
 
+/** fetch, with a network failure turned into a one-line error naming what could not be reached. */
+export async function httpFetch(url: string, init: RequestInit, what: string): Promise<Response> {
+  try {
+    return await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliError(`cannot reach the ${what} at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
+}
+
+/** The JSON in a response text, or undefined when it is not JSON. */
+export function jsonOrUndefined(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Calls the Signet API; non-2xx answers become one-line errors carrying the server's message. */
 export async function api<T>(o: ServerOpts & { base?: string }, method: string, path: string, body?: unknown): Promise<T> {
   const base = o.base ?? serverUrl(o);
@@ -26,20 +45,9 @@ export async function api<T>(o: ServerOpts & { base?: string }, method: string, 
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the server at ${base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
+  const res = await httpFetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, 'server');
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const json = jsonOrUndefined(text);
   if (!res.ok) {
     const msg = (json as { message?: string } | undefined)?.message ?? (text.slice(0, 200) || res.statusText);
     const hint = res.status === 401 ? ' (pass --token or set SIGNET_TOKEN)' : '';

@@ -17,7 +17,7 @@ import {
   type DsseEnvelope,
 } from '@signet/core';
 import { CliError } from './errors.js';
-import { DEFAULT_SERVER } from './client.js';
+import { DEFAULT_SERVER, httpFetch, jsonOrUndefined } from './client.js';
 import { interactiveToken } from './oidc-flow.js';
 
 /**
@@ -103,21 +103,9 @@ export function tokenPrincipal(token: string): string {
 }
 
 async function fetchJson(url: string, init: RequestInit, what: string): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
-  let res: Response;
-  try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the ${what} at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
+  const res = await httpFetch(url, init, what);
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
+  return { status: res.status, json: jsonOrUndefined(text), text, headers: res.headers };
 }
 
 function refused(what: string, url: string, r: { status: number; json: unknown; text: string }): never {
@@ -244,18 +232,11 @@ export async function requestSigningCertificate(fulcio: string, token: string): 
 /** POST {artifactHash, hashAlgorithm} to an RFC 3161 TSA; the DER TimeStampResp goes into the bundle as is. */
 export async function requestTimestamp(tsa: string, signature: Uint8Array): Promise<Uint8Array> {
   const artifactHash = toBase64(new Uint8Array(createHash('sha256').update(signature).digest()));
-  let res: Response;
-  try {
-    res = await fetch(tsa, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ artifactHash, hashAlgorithm: 'sha256' }),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the timestamp authority at ${tsa}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
+  const res = await httpFetch(
+    tsa,
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ artifactHash, hashAlgorithm: 'sha256' }) },
+    'timestamp authority',
+  );
   const body = new Uint8Array(await res.arrayBuffer());
   if (!res.ok) {
     const text = Buffer.from(body).toString('utf8');
@@ -340,42 +321,47 @@ function pemB64(der: Uint8Array): string {
   return toBase64(utf8(toPem('CERTIFICATE', der)));
 }
 
-/** Keyless message signature over a blob: cert → sign → timestamp → hashedrekord 0.0.1 entry → v0.3 bundle. */
-export async function signBlobKeyless(data: Uint8Array, ep: KeylessEndpoints, token: string, opts: { tlogUpload?: boolean } = {}): Promise<KeylessResult> {
+/**
+ * The keyless sequence shared by blobs and envelopes: a certificate for the token's identity, a signature with
+ * its ephemeral key, an RFC 3161 timestamp over the signature bytes, then the log entry (sigstore-js order).
+ */
+async function keyless<T>(
+  ep: KeylessEndpoints,
+  token: string,
+  opts: { tlogUpload?: boolean },
+  signWith: (cert: SigningCertificate, leafPemB64: string) => Promise<{ signature: Uint8Array; entry: { kind: string; spec: unknown }; extra: T }>,
+): Promise<{ leaf: Uint8Array; signature: Uint8Array; tlogEntries: unknown[]; timestamps: Uint8Array[]; extra: T }> {
   const cert = await requestSigningCertificate(ep.fulcio, token);
   const leaf = cert.chain[0]!;
-  const signature = await signData(cert.privateKey, data);
-  const digest = new Uint8Array(createHash('sha256').update(data).digest());
+  const { signature, entry, extra } = await signWith(cert, pemB64(leaf));
   const timestamps = ep.tsa ? [await requestTimestamp(ep.tsa, signature)] : [];
   const tlogEntries =
-    opts.tlogUpload === false
-      ? []
-      : [
-          await createLogEntry(
-            ep.rekor,
-            {
-              apiVersion: '0.0.1',
-              kind: 'hashedrekord',
-              spec: {
-                data: { hash: { algorithm: 'sha256', value: Buffer.from(digest).toString('hex') } },
-                signature: { content: toBase64(signature), publicKey: { content: pemB64(leaf) } },
-              },
-            },
-            'hashedrekord',
-            '0.0.1',
-          ),
-        ];
-  const bundle = messageSignatureBundle({
-    key: { certificate: leaf },
-    digest: { algorithm: 'sha256', value: digest },
-    signature,
-    tlogEntries,
-    rfc3161Timestamps: timestamps,
-  });
-  return { bundle, certificate: leaf, signature };
+    opts.tlogUpload === false ? [] : [await createLogEntry(ep.rekor, { apiVersion: '0.0.1', kind: entry.kind, spec: entry.spec }, entry.kind, '0.0.1')];
+  return { leaf, signature, tlogEntries, timestamps, extra };
 }
 
-/** Keyless DSSE envelope (attestations): cert → sign PAE → timestamp → dsse 0.0.1 entry → v0.3 bundle. */
+/** Keyless message signature over a blob: hashedrekord 0.0.1 entry, v0.3 bundle. */
+export async function signBlobKeyless(data: Uint8Array, ep: KeylessEndpoints, token: string, opts: { tlogUpload?: boolean } = {}): Promise<KeylessResult> {
+  const digest = new Uint8Array(createHash('sha256').update(data).digest());
+  const r = await keyless(ep, token, opts, async (cert, pem) => {
+    const signature = await signData(cert.privateKey, data);
+    const spec = {
+      data: { hash: { algorithm: 'sha256', value: Buffer.from(digest).toString('hex') } },
+      signature: { content: toBase64(signature), publicKey: { content: pem } },
+    };
+    return { signature, entry: { kind: 'hashedrekord', spec }, extra: undefined };
+  });
+  const bundle = messageSignatureBundle({
+    key: { certificate: r.leaf },
+    digest: { algorithm: 'sha256', value: digest },
+    signature: r.signature,
+    tlogEntries: r.tlogEntries,
+    rfc3161Timestamps: r.timestamps,
+  });
+  return { bundle, certificate: r.leaf, signature: r.signature };
+}
+
+/** Keyless DSSE envelope (attestations): dsse 0.0.1 entry, v0.3 bundle. */
 export async function signEnvelopeKeyless(
   payloadType: string,
   payload: Uint8Array,
@@ -383,22 +369,11 @@ export async function signEnvelopeKeyless(
   token: string,
   opts: { tlogUpload?: boolean } = {},
 ): Promise<KeylessResult & { envelope: DsseEnvelope }> {
-  const cert = await requestSigningCertificate(ep.fulcio, token);
-  const leaf = cert.chain[0]!;
-  const envelope = await signEnvelope(payloadType, payload, cert.privateKey);
-  const signature = fromBase64(envelope.signatures[0]!.sig, 'DSSE signature');
-  const timestamps = ep.tsa ? [await requestTimestamp(ep.tsa, signature)] : [];
-  const tlogEntries =
-    opts.tlogUpload === false
-      ? []
-      : [
-          await createLogEntry(
-            ep.rekor,
-            { apiVersion: '0.0.1', kind: 'dsse', spec: { proposedContent: { envelope: JSON.stringify(envelope), verifiers: [pemB64(leaf)] } } },
-            'dsse',
-            '0.0.1',
-          ),
-        ];
-  const bundle = dsseBundle({ key: { certificate: leaf }, envelope, tlogEntries, rfc3161Timestamps: timestamps });
-  return { bundle, certificate: leaf, signature, envelope };
+  const r = await keyless(ep, token, opts, async (cert, pem) => {
+    const envelope = await signEnvelope(payloadType, payload, cert.privateKey);
+    const signature = fromBase64(envelope.signatures[0]!.sig, 'DSSE signature');
+    return { signature, entry: { kind: 'dsse', spec: { proposedContent: { envelope: JSON.stringify(envelope), verifiers: [pem] } } }, extra: envelope };
+  });
+  const bundle = dsseBundle({ key: { certificate: r.leaf }, envelope: r.extra, tlogEntries: r.tlogEntries, rfc3161Timestamps: r.timestamps });
+  return { bundle, certificate: r.leaf, signature: r.signature, envelope: r.extra };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CliError } from './errors.js';
+import { httpFetch } from './client.js';
 
 /**
  * Interactive sign-in for keyless signing: OAuth 2.0 authorization code flow (RFC 6749 §4.1) with PKCE
@@ -24,13 +25,7 @@ interface Discovery {
 
 async function discover(issuer: string): Promise<{ authorize: string; token: string }> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the OIDC issuer at ${issuer}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
+  const res = await httpFetch(url, { headers: { accept: 'application/json' } }, 'OIDC issuer');
   if (!res.ok) throw new CliError(`the OIDC issuer has no discovery document at ${url} (HTTP ${res.status})`);
   const d = (await res.json().catch(() => ({}))) as Discovery;
   if (typeof d.authorization_endpoint !== 'string' || typeof d.token_endpoint !== 'string') {
@@ -102,12 +97,11 @@ export async function interactiveToken(o: InteractiveOpts): Promise<string> {
     const code = await codePromise;
     const form = new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: o.clientId, code_verifier: verifier });
     if (o.clientSecret) form.set('client_secret', o.clientSecret);
-    let res: Response;
-    try {
-      res = await fetch(ep.token, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString(), signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      throw new CliError(`cannot reach the OIDC token endpoint ${ep.token}: ${(e as Error).message}`);
-    }
+    const res = await httpFetch(
+      ep.token,
+      { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
+      'OIDC token endpoint',
+    );
     const body = (await res.json().catch(() => ({}))) as { id_token?: unknown; error?: unknown; error_description?: unknown };
     if (!res.ok || typeof body.id_token !== 'string') {
       throw new CliError(`the OIDC issuer did not issue an ID token: ${String(body.error_description ?? body.error ?? `HTTP ${res.status}`)}`);

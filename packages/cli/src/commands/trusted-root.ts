@@ -1,19 +1,13 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
-import { serverUrl, type ServerOpts } from '../client.js';
+import { httpFetch, serverUrl, type ServerOpts } from '../client.js';
 import { writeOutput } from '../io.js';
 
 /** GET <server>/api/v1/trusted_root.json, checked to be a trusted root; the text is returned unchanged. */
 export async function fetchTrustedRoot(o: ServerOpts): Promise<string> {
   const base = serverUrl(o);
   const url = `${base}/api/v1/trusted_root.json`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(30_000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the server at ${base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
-  }
+  const res = await httpFetch(url, { headers: { accept: 'application/json' } }, 'server');
   const text = await res.text();
   if (!res.ok) throw new CliError(`the server refused GET ${url} (HTTP ${res.status}): ${text.slice(0, 200)}`);
   let mediaType: unknown;
