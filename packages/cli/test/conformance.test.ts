@@ -46,3 +46,24 @@ test(`all ${cases.length} sigstore-conformance bundle-verify cases give the righ
   assert.deepEqual(wrong, []);
   assert.equal(right, 70);
 });
+
+test("verify-blob with cosign's GitHub claim flags on a real GitHub Actions certificate (happy-path-v0.3)", async () => {
+  const dir = join(casesDir, 'happy-path-v0.3');
+  const common = ['verify-blob', '--trusted-root', join(base, 'production-trusted_root.json'), '--bundle', join(dir, 'bundle.sigstore.json')];
+  const id = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER];
+  const env = { SIGNET_SERVER: 'http://127.0.0.1:9' }; // nothing listens: the check is offline
+  const ok = await signet([...common, ...id, '--certificate-github-workflow-repository', 'sigstore-conformance/extremely-dangerous-public-oidc-beacon', join(casesDir, 'a.txt')], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /Verified OK: Sigstore bundle by https:\/\/github\.com\/sigstore-conformance\//);
+  const wrong = await signet([...common, ...id, '--certificate-github-workflow-repository', 'someone/else', join(casesDir, 'a.txt')], { env });
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /identity/);
+  const re = await signet(
+    [...common, '--certificate-identity-regexp', '^https://github\\.com/sigstore-conformance/.*$', '--certificate-oidc-issuer-regexp', '^https://token\\.actions\\.githubusercontent\\.com$', join(casesDir, 'a.txt')],
+    { env },
+  );
+  assert.equal(re.code, 0, re.stderr);
+  const badRe = await signet([...common, '--certificate-identity-regexp', '(', '--certificate-oidc-issuer', DEFAULT_ISSUER, join(casesDir, 'a.txt')], { env });
+  assert.ok(isCleanError(badRe));
+  assert.match(badRe.stderr, /not a valid regular expression/);
+});

@@ -219,6 +219,31 @@ test('keyless: signet and sigstore-js interoperate through a Signet server in bo
     await sigstoreJsVerifies(s, JSON.parse(readFileSync(out, 'utf8')), 'browser@example.test', data);
   });
 
+  await t.test('conformance sign-bundle with the server\'s signing_config (and --in-toto) → conformance verify-bundle', async () => {
+    const cfg = join(dir, 'signing_config.json');
+    writeFileSync(cfg, Buffer.from(await (await fetch(`${s.url}/api/v1/signing_config.v0.2.json`)).arrayBuffer()));
+    const root = join(dir, 'conf_root.json');
+    writeFileSync(root, Buffer.from(await (await fetch(`${s.url}/api/v1/trusted_root.json`)).arrayBuffer()));
+    const token = await devToken(s, 'conf@example.test');
+    const out = join(dir, 'conf.sigstore.json');
+    const noServer = { SIGNET_SERVER: 'http://127.0.0.1:9' };
+    const sgn = await signet(['conformance', 'sign-bundle', '--identity-token', token, '--bundle', out, '--signing-config', cfg, file], { env: noServer });
+    assert.equal(sgn.code, 0, sgn.stderr);
+    const vfy = await signet(['conformance', 'verify-bundle', '--bundle', out, '--certificate-identity', 'conf@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', root, file], { env: noServer });
+    assert.equal(vfy.code, 0, vfy.stderr);
+    const digest = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    const byDigest = await signet(['conformance', 'verify-bundle', '--bundle', out, '--certificate-identity', 'conf@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', root, digest], { env: noServer });
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+    const st = join(dir, 'conf-statement.json');
+    writeFileSync(st, JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: 'app.tar.gz', digest: { sha256: digest.slice(7) } }], predicateType: 'https://example.test/c', predicate: {} }));
+    const att = join(dir, 'conf-att.sigstore.json');
+    assert.equal((await signet(['conformance', 'sign-bundle', '--in-toto', '--identity-token', token, '--bundle', att, '--signing-config', cfg, st], { env: noServer })).code, 0);
+    const va = await signet(['conformance', 'verify-bundle', '--bundle', att, '--certificate-identity', 'conf@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', root, file], { env: noServer });
+    assert.equal(va.code, 0, va.stderr);
+    const wrong = await signet(['conformance', 'verify-bundle', '--bundle', out, '--certificate-identity', 'x@example.test', '--certificate-oidc-issuer', issuer, '--trusted-root', root, file], { env: noServer });
+    assert.equal(wrong.code, 1);
+  });
+
   await t.test('bad tokens are refused with the reason: wrong audience, not a JWT', async () => {
     const wrongAud = ((await (await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'x@example.test', audience: 'other' }) })).json()) as { id_token: string }).id_token;
     const r = await signet(['sign-blob', '--bundle', join(dir, 'x.json'), '--identity-token', wrongAud, file], { env });
