@@ -20,12 +20,12 @@ export function serverUrl(o: ServerOpts): string {
 }
 
 /** fetch, with a network failure turned into a one-line error naming what could not be reached. */
-export async function httpFetch(url: string, init: RequestInit, what: string): Promise<Response> {
+export async function httpFetch(url: string, init: RequestInit, what: string, shown = url): Promise<Response> {
   try {
     return await fetch(url, { signal: AbortSignal.timeout(30_000), ...init });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new CliError(`cannot reach the ${what} at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+    throw new CliError(`cannot reach the ${what} at ${shown}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
   }
 }
 
@@ -45,7 +45,7 @@ export async function api<T>(o: ServerOpts & { base?: string }, method: string, 
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers['authorization'] = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await httpFetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, 'server');
+  const res = await httpFetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, 'server', base);
   const text = await res.text();
   const json = jsonOrUndefined(text);
   if (!res.ok) {

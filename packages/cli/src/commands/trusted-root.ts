@@ -7,7 +7,7 @@ import { writeOutput } from '../io.js';
 export async function fetchTrustedRoot(o: ServerOpts): Promise<string> {
   const base = serverUrl(o);
   const url = `${base}/api/v1/trusted_root.json`;
-  const res = await httpFetch(url, { headers: { accept: 'application/json' } }, 'server');
+  const res = await httpFetch(url, { headers: { accept: 'application/json' } }, 'server', base);
   const text = await res.text();
   if (!res.ok) throw new CliError(`the server refused GET ${url} (HTTP ${res.status}): ${text.slice(0, 200)}`);
   let mediaType: unknown;
