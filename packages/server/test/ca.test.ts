@@ -20,10 +20,14 @@ import {
   publicKeyPem,
   spkiDer,
   tlv,
+  toPem,
   verifyCertificateChain,
   verifyEmbeddedScts,
   type KeyKind,
 } from '@signet/core';
+import { X509Certificate as SigstoreX509 } from '@sigstore/core';
+import { verifyCertificateChain as sigstoreChain } from '@sigstore/verify/dist/key/certificate.js';
+import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
 import { requireTool, run, startFakeIssuer, tempDir } from '@signet/testkit';
 import { build, loadConfig } from '../dist/index.js';
 import { CertificateAuthority } from '../dist/ca/index.js';
@@ -105,6 +109,13 @@ async function checkIssued(s: TestServer, certificates: string[], pub: KeyObject
   assert.ok(scts[0]!.ok, JSON.stringify(scts[0]!.checks));
   assert.ok(Math.abs(scts[0]!.timestamp!.getTime() - Date.now()) < 5_000);
 
+  // sigstore-js (@sigstore/core's strict DER parser, @sigstore/verify's chain and SCT checks) accepts it too.
+  const [sl, si, sr] = certificates.map((p) => SigstoreX509.parse(p)) as [SigstoreX509, SigstoreX509, SigstoreX509];
+  const path = sigstoreChain(new Date(), sl, [{ certChain: [si, sr], validFor: { start: new Date(0), end: new Date(8.64e15) } }]);
+  assert.equal(path.length, 3);
+  const logId = Buffer.from(ctLogId(ctlogPublicKey));
+  assert.deepEqual(verifySCTs(sl, si, [{ logID: logId, baseURL: s.config.baseUrl, publicKey: ctlogPublicKey, validFor: { start: new Date(0), end: new Date(8.64e15) } }]), [logId]);
+
   const [xl, xi, xr] = certificates.map((p) => new X509Certificate(p)) as [X509Certificate, X509Certificate, X509Certificate];
   assert.ok(xl.verify(xi.publicKey));
   assert.ok(xi.verify(xr.publicKey));
@@ -131,6 +142,11 @@ test('keyless CA: P-256, P-384, Ed25519 and RSA-2048 keys get Fulcio-profile lea
   });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   await checkIssued(s, r.body.signedCertificateEmbeddedSct!.chain.certificates, k.publicKey, issuer, { type: 'email', value: EMAIL });
+
+  // The same profile from CertificateAuthority.issue on the calling thread (the API the other domains use).
+  const direct = await generateKeyPair('ecdsa-p256');
+  const leaf = await s.app.services.ca.issue(await s.app.services.oidc.verify(await token()), direct.publicKey);
+  await checkIssued(s, [toPem('CERTIFICATE', leaf), ...s.app.services.ca.chain()], direct.publicKey, issuer, { type: 'email', value: EMAIL });
 
   // Every leaf has its own serial.
   const serials = new Set<bigint>();

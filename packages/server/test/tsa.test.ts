@@ -23,6 +23,8 @@ import {
   verifyTimeStampToken,
   type TsaHash,
 } from '@signet/core';
+import { RFC3161Timestamp, X509Certificate as SigstoreX509 } from '@sigstore/core';
+import { verifyRFC3161Timestamp } from '@sigstore/verify/dist/timestamp/tsa.js';
 import { requireTool, run, tempDir } from '@signet/testkit';
 import { build, loadConfig } from '../dist/index.js';
 import { PreparedTsaSigner, TSA_POLICY_OID } from '../dist/tsa/index.js';
@@ -62,6 +64,11 @@ test('TSA: JSON requests (as sigstore-js sends them) get granted tokens that ver
     assert.equal(resp.certificates.length, 0, 'no certificates unless asked');
     const v = await verifyTimeStampToken(resp.token, { data, tsaCertificates: chainOf(s), nonce });
     assert.ok(v.ok, JSON.stringify(v.checks.filter((c) => !c.ok)));
+    // sigstore-js verifies the token against the TSA chain as a trusted root lists it (leaf first).
+    const tsas = [{ certChain: chainOf(s).map((d) => SigstoreX509.parse(Buffer.from(d))), validFor: { start: new Date(0), end: new Date(8.64e15) } }];
+    // (a bundle's signedTimestamp is the whole TimeStampResp, the body the TSA returns)
+    verifyRFC3161Timestamp(RFC3161Timestamp.parse(Buffer.from(r.der)), data, tsas);
+    assert.throws(() => verifyRFC3161Timestamp(RFC3161Timestamp.parse(Buffer.from(r.der)), Buffer.from('other bytes'), tsas));
   }
   // certificates: true embeds the chain; a large nonce as a decimal string.
   const digest = createHash('sha256').update(data).digest();
