@@ -11,7 +11,6 @@ import { OidcVerifier } from './identity/oidc.js';
 import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
 import { CertificateAuthority, caRoutes, installOidcBearerPassthrough } from './ca/index.js';
 import { TimestampAuthority, tsaRoutes } from './tsa/index.js';
-import { issuedBy } from './ca/issued.js';
 import { TrustService, trustRoutes, secretCreatedAt, type TrustSources } from './trust/index.js';
 
 export const VERSION = '0.1.0';
@@ -117,12 +116,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   });
   await app.register(identityRoutes, { tokens });
   // Keyless entries (signed with a current certificate from this server's CA) need no API token.
-  const ourCertificate = issuedBy(caTm.caChain[0]!);
-  await app.register(tlogRoutes, {
-    log: tlog,
-    anonymousWrite: config.tlog.anonymousWrite,
-    acceptWithoutToken: (entry) => entry.certificates.some((pem) => ourCertificate(pem)),
-  });
+  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [caTm.caChain[0]!] });
   if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
   const issuers = [...config.oidcIssuers, ...(devIssuer ? [{ url: devIssuer.url, audience: 'sigstore', type: 'email' as const }] : [])];
   await app.register(caRoutes, { ca, tokens: oidc, issuers: () => issuers });

@@ -1,20 +1,13 @@
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  authorityKeyIdentifier,
   basicConstraints,
-  buildCertificate,
-  decodeName,
   extKeyUsage,
   githubWorkflowClaims,
   isSignetError,
-  keyIdentifier,
   keyUsage,
-  randomSerial,
   spkiDer,
-  subjectKeyIdentifier,
   toPem,
   type FulcioClaims,
-  type Name,
 } from '@signet/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { IdentityError } from '../identity/index.js';
@@ -24,7 +17,7 @@ import { CaError } from './errors.js';
 import { IssuerPool } from './issuer-pool.js';
 import { LEAF_LIFETIME_MS, LeafSigner, type LeafIdentity } from './leaf.js';
 import type { ClientKey } from './spki.js';
-import { YEAR_MS, assertSignedBy, hostOf, nowSeconds, sealedCertificate, sealedKey, type StoredCertificate } from './pki.js';
+import { hostOf, nowSeconds, sealedIssued, sealedKey, sealedRoot, type StoredCertificate } from './pki.js';
 
 export { LEAF_LIFETIME_MS };
 
@@ -94,57 +87,27 @@ export class CertificateAuthority {
     const host = hostOf(opts.baseUrl);
     const now = nowSeconds();
 
-    const rootKey = await sealedKey(secrets, 'ca/root-key', 'ecdsa-p384');
-    const rootName: Name = [
-      ['O', 'signet'],
-      ['CN', `${host} root`],
-    ];
-    const root = await sealedCertificate(secrets, 'ca/root-cert', rootKey, async () => {
-      opts.log?.info('keyless CA: creating the root certificate (ECDSA P-384)');
-      return buildCertificate({
-        serialNumber: randomSerial(),
-        subject: rootName,
-        issuer: rootName,
-        notBefore: now,
-        notAfter: new Date(now.getTime() + 10 * YEAR_MS),
-        publicKey: rootKey,
-        extensions: [basicConstraints(true, 1), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(rootKey)],
-        signingKey: rootKey,
-      });
+    const root = await sealedRoot(secrets, {
+      prefix: 'ca',
+      commonName: `${host} root`,
+      pathLen: 1,
+      now,
+      onCreate: () => opts.log?.info('keyless CA: creating the root certificate (ECDSA P-384)'),
     });
-
     // The intermediate is P-256 on purpose: it signs every leaf, and P-256 ECDSA signing is several times faster
     // than P-384, which is what lets one node issue over 1,000 leaves a second on 2 cores. The long-lived root
     // (it signs once) stays P-384, as Fulcio recommends.
-    const interKey = await sealedKey(secrets, 'ca/intermediate-key', 'ecdsa-p256');
-    const inter = await sealedCertificate(secrets, 'ca/intermediate-cert', interKey, async () => {
-      opts.log?.info('keyless CA: creating the intermediate certificate (ECDSA P-256)');
-      return buildCertificate({
-        serialNumber: randomSerial(),
-        // The root as stored (another server may have made it, under its own host name).
-        subject: [
-          ['O', 'signet'],
-          ['CN', `${host} intermediate`],
-        ],
-        issuer: decodeName(root.parsed.subject),
-        notBefore: now,
-        notAfter: root.parsed.validity.notAfter,
-        publicKey: interKey,
-        extensions: [
-          basicConstraints(true, 0),
-          keyUsage(['keyCertSign', 'cRLSign']),
-          extKeyUsage(['codeSigning']),
-          subjectKeyIdentifier(interKey),
-          authorityKeyIdentifier(root.parsed.subjectKeyId ?? keyIdentifier(rootKey)),
-        ],
-        signingKey: rootKey,
-      });
+    const { key: interKey, cert: inter } = await sealedIssued(secrets, root, {
+      keyName: 'ca/intermediate-key',
+      certName: 'ca/intermediate-cert',
+      commonName: `${host} intermediate`,
+      now,
+      extensions: [basicConstraints(true, 0), keyUsage(['keyCertSign', 'cRLSign']), extKeyUsage(['codeSigning'])],
+      onCreate: () => opts.log?.info('keyless CA: creating the intermediate certificate (ECDSA P-256)'),
     });
-    assertSignedBy(root, root, 'CA root certificate');
-    assertSignedBy(inter, root, 'CA intermediate certificate');
 
     const ctlogKey = await sealedKey(secrets, 'ca/ctlog-key', 'ecdsa-p256');
-    return new CertificateAuthority(root, inter, interKey, ctlogKey, createPublicKey(ctlogKey));
+    return new CertificateAuthority(root.cert, inter, interKey, ctlogKey, createPublicKey(ctlogKey));
   }
 
   /** The PEM chain above the leaves: intermediate, root. */

@@ -5,7 +5,7 @@ import type { CertificateAuthority, SigningCertRequest, TokenVerifier } from './
 export { CertificateAuthority, LEAF_LIFETIME_MS, type CaTrustMaterial, type SigningCertRequest, type TokenVerifier } from './authority.js';
 export { LeafSigner, type LeafIdentity } from './leaf.js';
 export { CaError, type CaErrorCode } from './errors.js';
-export { sealedKey, sealedCertificate, assertSignedBy, hostOf, nowSeconds, YEAR_MS, type StoredCertificate } from './pki.js';
+export { sealedKey, sealedCertificate, sealedRoot, sealedIssued, assertSignedBy, hostOf, nowSeconds, YEAR_MS, type StoredCertificate, type SealedPair } from './pki.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

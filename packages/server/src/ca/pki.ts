@@ -1,6 +1,16 @@
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  authorityKeyIdentifier,
+  basicConstraints,
+  buildCertificate,
   bytesEqual,
+  decodeName,
+  keyIdentifier,
+  keyUsage,
+  randomSerial,
+  subjectKeyIdentifier,
+  type Extension,
+  type Name,
   describeKey,
   generateKeyPair,
   parseCertificate,
@@ -51,6 +61,73 @@ export async function sealedCertificate(secrets: SecretStore, name: string, key:
   const parsed = parseCertificate(der);
   if (!bytesEqual(parsed.spki, spkiDer(key))) throw new Error(`the certificate stored as "${name}" does not certify the stored key`);
   return { der, parsed, x509: new X509Certificate(Buffer.from(der)) };
+}
+
+export interface SealedPair {
+  key: KeyObject;
+  cert: StoredCertificate;
+}
+
+/**
+ * A self-signed ECDSA P-384 root CA (O=signet, CN=`commonName`, 10 years, certSign + cRLSign, no EKU) under
+ * `<prefix>/root-key` and `<prefix>/root-cert`, made at first use.
+ */
+export async function sealedRoot(
+  secrets: SecretStore,
+  o: { prefix: string; commonName: string; pathLen: number; now: Date; onCreate?: () => void },
+): Promise<SealedPair> {
+  const key = await sealedKey(secrets, `${o.prefix}/root-key`, 'ecdsa-p384');
+  const name: Name = [
+    ['O', 'signet'],
+    ['CN', o.commonName],
+  ];
+  const cert = await sealedCertificate(secrets, `${o.prefix}/root-cert`, key, async () => {
+    o.onCreate?.();
+    return buildCertificate({
+      serialNumber: randomSerial(),
+      subject: name,
+      issuer: name,
+      notBefore: o.now,
+      notAfter: new Date(o.now.getTime() + 10 * YEAR_MS),
+      publicKey: key,
+      extensions: [basicConstraints(true, o.pathLen), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(key)],
+      signingKey: key,
+    });
+  });
+  assertSignedBy(cert, cert, `${o.prefix} root certificate`);
+  return { key, cert };
+}
+
+/**
+ * An ECDSA P-256 key and its certificate signed by `root` (O=signet, CN=`commonName`, SKI and AKI added to
+ * `extensions`), made at first use; valid from `now` until `notAfter`, never past the root.
+ */
+export async function sealedIssued(
+  secrets: SecretStore,
+  root: SealedPair,
+  o: { keyName: string; certName: string; commonName: string; now: Date; notAfter?: Date; extensions: Extension[]; onCreate?: () => void },
+): Promise<SealedPair> {
+  const key = await sealedKey(secrets, o.keyName, 'ecdsa-p256');
+  const rootEnd = root.cert.parsed.validity.notAfter;
+  const cert = await sealedCertificate(secrets, o.certName, key, async () => {
+    o.onCreate?.();
+    return buildCertificate({
+      serialNumber: randomSerial(),
+      subject: [
+        ['O', 'signet'],
+        ['CN', o.commonName],
+      ],
+      // The root as stored (another server may have made it, under its own host name).
+      issuer: decodeName(root.cert.parsed.subject),
+      notBefore: o.now,
+      notAfter: o.notAfter && o.notAfter < rootEnd ? o.notAfter : rootEnd,
+      publicKey: key,
+      extensions: [...o.extensions, subjectKeyIdentifier(key), authorityKeyIdentifier(root.cert.parsed.subjectKeyId ?? keyIdentifier(root.key))],
+      signingKey: root.key,
+    });
+  });
+  assertSignedBy(cert, root.cert, o.certName);
+  return { key, cert };
 }
 
 /** Throws unless `child` is signed by `issuer` (a stored chain must verify before it is served). */

@@ -27,6 +27,8 @@ export interface CanonicalEntry {
   indexKeys: string[];
   /** PEM certificates whose keys verified the entry's signatures (keyless entries); empty for bare keys. */
   certificates: string[];
+  /** Set by the verifier pool: one of those certificates is a current leaf of a trusted issuer (our CA). */
+  fromTrustedIssuer?: boolean;
 }
 
 /** Bodies go into C2SP entry bundles with 16-bit length prefixes. */

@@ -9,7 +9,6 @@ import { VerifierPool } from './verifier-pool.js';
 export { TransparencyLog } from './log.js';
 export { TlogError } from './errors.js';
 export { canonicalizeProposedEntry, type CanonicalEntry } from './entries.js';
-import type { CanonicalEntry } from './entries.js';
 
 const MAX_RETRIEVE = 10;
 
@@ -26,15 +25,15 @@ export interface TlogRouteOptions {
   /** Anyone may write (as the public Rekor). */
   anonymousWrite: boolean;
   /**
-   * Without a token and without anonymousWrite, an entry is still accepted when this says yes: the server
-   * accepts keyless entries signed with a certificate from its own CA, so Sigstore clients (which carry
-   * no Signet token) can log what they sign; entries signed with bare keys need a token.
+   * CA certificates (DER): without a token and without anonymousWrite, an entry signed with a current leaf of
+   * one of them is still accepted. The server passes its own CA, so Sigstore clients (which carry no Signet
+   * token) can log what they sign keyless; entries signed with bare keys need a token. Checked in the workers.
    */
-  acceptWithoutToken?: (entry: CanonicalEntry) => boolean;
+  trustedIssuers?: Uint8Array[];
 }
 
-export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { log, anonymousWrite, acceptWithoutToken }) => {
-  const pool = new VerifierPool();
+export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { log, anonymousWrite, trustedIssuers = [] }) => {
+  const pool = new VerifierPool(trustedIssuers);
   app.addHook('onClose', () => pool.close());
 
   // Entries are parsed and verified in worker threads: keep their JSON as text here.
@@ -45,11 +44,11 @@ export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { lo
       '/api/v1/log/entries',
       { config: { summary: 'Add an entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); answers once it is integrated, with its inclusion proof' } },
       async (req, reply) => {
-        const keylessPath = !anonymousWrite && acceptWithoutToken !== undefined && req.headers.authorization === undefined;
+        const keylessPath = !anonymousWrite && trustedIssuers.length > 0 && req.headers.authorization === undefined;
         if (!anonymousWrite && !keylessPath) requireRole(req, ['admin', 'signer', 'publisher']);
         if (typeof req.body !== 'string' || req.body.length === 0) throw new TlogError('ENTRY_INVALID', 'the request body must be a JSON proposed entry');
         const entry = await pool.verify(req.body);
-        if (keylessPath && !acceptWithoutToken(entry)) {
+        if (keylessPath && !entry.fromTrustedIssuer) {
           // Same answer as without the keyless path: a token is needed for this entry.
           requireRole(req, ['admin', 'signer', 'publisher']);
         }

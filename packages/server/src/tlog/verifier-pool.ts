@@ -25,12 +25,16 @@ export class VerifierPool {
   private nextId = 0;
   private closed = false;
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+  /** `trustedIssuers`: CA certificates (DER) whose current leaves mark an entry fromTrustedIssuer. */
+  constructor(
+    private readonly trustedIssuers: Uint8Array[] = [],
+    size = Math.max(1, Math.min(4, availableParallelism())),
+  ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
-    const worker = new Worker(new URL('./verify-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: { trustedIssuers: this.trustedIssuers } });
     const slot: Slot = { worker, inflight: new Map() };
     worker.on('message', (r: Reply) => {
       const p = slot.inflight.get(r.id);

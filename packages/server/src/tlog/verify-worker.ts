@@ -1,7 +1,10 @@
 // Worker thread: parses, verifies and canonicalizes proposed log entries off the main event loop.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { canonicalizeProposedEntry } from './entries.js';
 import { TlogError } from './errors.js';
+import { issuedBy } from './issued.js';
+
+const trusted = ((workerData as { trustedIssuers?: Uint8Array[] } | undefined)?.trustedIssuers ?? []).map((der) => issuedBy(der));
 
 interface Job {
   id: number;
@@ -18,6 +21,7 @@ parentPort?.on('message', (job: Job) => {
         throw new TlogError('ENTRY_INVALID', 'request body is not valid JSON');
       }
       const e = await canonicalizeProposedEntry(value);
+      e.fromTrustedIssuer = e.certificates.some((pem) => trusted.some((issued) => issued(pem)));
       parentPort?.postMessage({ id: job.id, ok: true, entry: e }, [e.body.buffer as ArrayBuffer]);
     } catch (err) {
       const known = err instanceof TlogError;

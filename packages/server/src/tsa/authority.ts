@@ -1,28 +1,20 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import {
-  authorityKeyIdentifier,
-  basicConstraints,
-  buildCertificate,
-  decodeName,
   extKeyUsage,
   fromBase64,
   isSignetError,
-  keyIdentifier,
   keyUsage,
   parseTimeStampReq,
-  randomSerial,
-  subjectKeyIdentifier,
   timeStampErrorResponse,
   toPem,
   type FailureInfo,
-  type Name,
   type TimeStampRequest,
   type TsaHash,
 } from '@signet/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SecretStore } from '../storage/secrets.js';
 import { PreparedTsaSigner } from './token.js';
-import { YEAR_MS, assertSignedBy, hostOf, nowSeconds, sealedCertificate, sealedKey, type StoredCertificate } from '../ca/index.js';
+import { YEAR_MS, hostOf, nowSeconds, sealedIssued, sealedRoot, type StoredCertificate } from '../ca/index.js';
 
 /** The TSA policy every token names: Sigstore's TSA policy OID (Fulcio `docs/oid-info.md`, 1.3.6.1.4.1.57264.2). */
 export const TSA_POLICY_OID = '1.3.6.1.4.1.57264.2';
@@ -156,51 +148,28 @@ export class TimestampAuthority {
   static async open(secrets: SecretStore, opts: { baseUrl: string; log?: FastifyBaseLogger }): Promise<TimestampAuthority> {
     const host = hostOf(opts.baseUrl);
     const now = nowSeconds();
-    const rootKey = await sealedKey(secrets, 'tsa/root-key', 'ecdsa-p384');
-    const rootName: Name = [
-      ['O', 'signet'],
-      ['CN', `${host} TSA root`],
-    ];
-    const root = await sealedCertificate(secrets, 'tsa/root-cert', rootKey, async () => {
-      opts.log?.info('timestamp authority: creating the TSA root certificate (ECDSA P-384)');
-      return buildCertificate({
-        serialNumber: randomSerial(),
-        subject: rootName,
-        issuer: rootName,
-        notBefore: now,
-        notAfter: new Date(now.getTime() + 10 * YEAR_MS),
-        publicKey: rootKey,
-        extensions: [basicConstraints(true, 0), keyUsage(['keyCertSign', 'cRLSign']), subjectKeyIdentifier(rootKey)],
-        signingKey: rootKey,
-      });
+    const root = await sealedRoot(secrets, {
+      prefix: 'tsa',
+      commonName: `${host} TSA root`,
+      pathLen: 0,
+      now,
+      onCreate: () => opts.log?.info('timestamp authority: creating the TSA root certificate (ECDSA P-384)'),
     });
-    const signingKey = await sealedKey(secrets, 'tsa/signing-key', 'ecdsa-p256');
-    const leaf = await sealedCertificate(secrets, 'tsa/signing-cert', signingKey, async () => {
-      opts.log?.info('timestamp authority: creating the TSA signing certificate (ECDSA P-256)');
-      return buildCertificate({
-        serialNumber: randomSerial(),
-        subject: [
-          ['O', 'signet'],
-          ['CN', `${host} TSA`],
-        ],
-        issuer: decodeName(root.parsed.subject),
-        notBefore: now,
-        // 10 years, bounded by the root's own validity.
-        notAfter: new Date(Math.min(now.getTime() + 10 * YEAR_MS, root.parsed.validity.notAfter.getTime())),
-        publicKey: signingKey,
-        extensions: [
-          keyUsage(['digitalSignature']),
-          // RFC 3161 §2.3: the TSA certificate has exactly one extended key usage, timeStamping, marked critical.
-          extKeyUsage(['timeStamping'], true),
-          subjectKeyIdentifier(signingKey),
-          authorityKeyIdentifier(root.parsed.subjectKeyId ?? keyIdentifier(rootKey)),
-        ],
-        signingKey: rootKey,
-      });
+    const { key: signingKey, cert: leaf } = await sealedIssued(secrets, root, {
+      keyName: 'tsa/signing-key',
+      certName: 'tsa/signing-cert',
+      commonName: `${host} TSA`,
+      now,
+      // 10 years, bounded by the root's own validity.
+      notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+      extensions: [
+        keyUsage(['digitalSignature']),
+        // RFC 3161 §2.3: the TSA certificate has exactly one extended key usage, timeStamping, marked critical.
+        extKeyUsage(['timeStamping'], true),
+      ],
+      onCreate: () => opts.log?.info('timestamp authority: creating the TSA signing certificate (ECDSA P-256)'),
     });
-    assertSignedBy(root, root, 'TSA root certificate');
-    assertSignedBy(leaf, root, 'TSA signing certificate');
-    return new TimestampAuthority(root, leaf, signingKey);
+    return new TimestampAuthority(root.cert, leaf, signingKey);
   }
 
   /** The PEM chain, leaf first (GET /api/v1/timestamp/certchain). */

@@ -4,9 +4,10 @@ import { X509Certificate } from 'node:crypto';
 const SKEW_MS = 60_000;
 
 /**
- * A predicate: was this PEM certificate issued by the given intermediate (DER), and is it valid now? Used to
- * let keyless clients, which hold no Signet API token, log entries signed with our own CA's certificates.
- * The signature check is the real proof; the issuer-name check only avoids needless verifications.
+ * A predicate: was this PEM certificate issued by the given CA certificate (DER), and is it valid now? The log
+ * uses it (in its verifier workers) to let keyless clients, which hold no Signet API token, log entries signed
+ * with the server's own CA certificates. The signature check is the proof; the issuer-name check only avoids
+ * needless verifications.
  */
 export function issuedBy(intermediateDer: Uint8Array): (pem: string, now?: Date) => boolean {
   const inter = new X509Certificate(intermediateDer);
