@@ -34,6 +34,19 @@ test('OIDC: email and GitHub workflow identities; clear reasons for expired, wro
   const [h, p, s] = good.split('.');
   await refused(v.verify(`${h}.${p}.${s!.slice(0, -4)}AAAA`), /signature does not verify/);
   await refused(v.verify('not a jwt'), /not a JWT/);
+  // The payload is covered by the signature: a changed claim fails.
+  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), email: 'mallory@b.c' })).toString('base64url');
+  await refused(v.verify(`${h}.${forged}.${s}`), /signature does not verify/);
+  const hdr = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const header = JSON.parse(Buffer.from(h!, 'base64url').toString()) as Record<string, unknown>;
+  await refused(v.verify(`${hdr({ ...header, alg: 'none' })}.${p}.`), /algorithm none is not allowed/);
+  await refused(v.verify(`${hdr({ ...header, alg: 'HS256' })}.${p}.${s}`), /algorithm HS256 is not allowed/);
+  await refused(v.verify(`${hdr({ ...header, crit: ['exp'] })}.${p}.${s}`), /critical header/);
+  // An RS256 key used under ES256 is refused before any signature check.
+  await refused(v.verify(`${hdr({ ...header, alg: 'ES256' })}.${p}.${s}`), /(does not fit|no key)/);
+  await refused(v.verify(`${h}.${Buffer.from('[1]').toString('base64url')}.${s}`), /not a JSON object/);
+  const aud2 = await email.mint({ sub: 'x', email: 'a@b.c', email_verified: true }, { audience: ['other', 'sigstore'] as unknown as string });
+  assert.equal((await v.verify(aud2)).principal, 'a@b.c');
   await refused(v.verify(''), /required/);
 });
 
