@@ -10,6 +10,12 @@ import { register as registerLog } from './commands/log.js';
 import { register as registerDev } from './commands/dev.js';
 import { register as registerTrustedRoot } from './commands/trusted-root.js';
 import { register as registerConformance } from './commands/conformance.js';
+import { register as registerKey } from './commands/key.js';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerLogin } from './commands/login.js';
+import { register as registerImageSign } from './commands/image-sign.js';
+import { register as registerImageVerify } from './commands/image-verify.js';
+import { register as registerImageTools } from './commands/image-tools.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,6 +35,12 @@ export function buildProgram(): Command {
   registerTrustedRoot(program);
   registerDev(program);
   registerConformance(program);
+  registerKey(program);
+  registerAudit(program);
+  registerLogin(program);
+  registerImageSign(program);
+  registerImageVerify(program);
+  registerImageTools(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

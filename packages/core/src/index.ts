@@ -18,3 +18,4 @@ export * from './tuf/index.js';
 export * from './x509/index.js';
 export * from './tsa/index.js';
 export * from './sigstore/index.js';
+export * from './oci/index.js';

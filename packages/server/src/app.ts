@@ -12,6 +12,10 @@ import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
 import { CertificateAuthority, caRoutes, installOidcBearerPassthrough } from './ca/index.js';
 import { TimestampAuthority, tsaRoutes } from './tsa/index.js';
 import { TrustService, trustRoutes, secretCreatedAt, type TrustSources } from './trust/index.js';
+import { Registry, registryRoutes } from './registry/index.js';
+import { SignatureIndexer, SignatureStore, artifactRoutes } from './artifacts/index.js';
+import { AuditLog, auditRoutes } from './audit/index.js';
+import { KeyService, keysRoutes } from './keys/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -32,6 +36,14 @@ export interface AppServices {
   tsa: TimestampAuthority;
   /** trusted_root.json, signing_config and the TUF repository that serves them. */
   trust: TrustService;
+  /** The OCI registry (/v2/): uploads, manifests, referrers, GC; other domains subscribe to stored manifests. */
+  registry: Registry;
+  /** What each signature and attestation the registry received was verified to be. */
+  signatures: SignatureStore;
+  /** The hash-chained audit log (record() for every domain), anchored in the transparency log. */
+  audit: AuditLog;
+  /** Signing keys: import, generate, rotate, revoke; trustedKeysFor() for verification and policy. */
+  keys: KeyService;
 }
 
 declare module 'fastify' {
@@ -96,7 +108,23 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     ...(devIssuer ? { oidcUrls: [{ url: devIssuer.url, validFrom: caTm.caValidFrom }] } : {}),
   };
   const trust = await TrustService.open({ database, secrets, log: app.log, sources });
-  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, ...(devIssuer ? { devIssuer } : {}) });
+  const registry = await Registry.open({
+    database,
+    dataDir: config.dataDir,
+    secrets,
+    baseUrl: config.baseUrl,
+    anonymousPull: config.registry.anonymousPull,
+    gcIntervalMs: config.registry.gcIntervalMs,
+    gcGraceMs: config.registry.gcGraceMs,
+    log: app.log,
+  });
+  const audit = await AuditLog.open({ database, secrets, tlog, log: app.log });
+  const keys = new KeyService(database, secrets, audit);
+  const signatures = new SignatureStore(database.db);
+  // Every signature and attestation pushed to the registry is verified on arrival and recorded.
+  const indexer = new SignatureIndexer({ registry, store: signatures, trust, tlog, keys, log: app.log });
+  indexer.attach();
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, registry, signatures, audit, keys, ...(devIssuer ? { devIssuer } : {}) });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
   installMetrics(app);
@@ -114,7 +142,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     }
     return ready ? { status: 'ready' } : reply.status(503).send({ status: 'starting' });
   });
-  await app.register(identityRoutes, { tokens });
+  await app.register(identityRoutes, { tokens, audit });
   // Keyless entries (signed with a current certificate from this server's CA) need no API token.
   await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [caTm.caChain[0]!] });
   if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
@@ -122,15 +150,22 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   await app.register(caRoutes, { ca, tokens: oidc, issuers: () => issuers });
   await app.register(tsaRoutes, { tsa });
   await app.register(trustRoutes, { trust });
+  await app.register(registryRoutes, { registry });
+  await app.register(artifactRoutes, { registry, signatures, indexer, keys });
+  await app.register(keysRoutes, { keys, audit });
+  await app.register(auditRoutes, { audit });
 
   app.addHook('onReady', async () => {
     ready = true;
+    audit.start(config.audit.anchorIntervalMs);
   });
   app.addHook('preClose', async () => {
     ready = false;
   });
   app.addHook('onClose', async () => {
     // Integrate whatever was sequenced before the database goes away.
+    // Audit first: its queued events and a running anchor need the log and the database.
+    await audit.close();
     await tlog.close();
     await database.close();
   });

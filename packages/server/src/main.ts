@@ -1,7 +1,9 @@
 import { createServer } from 'node:net';
 import { Command } from 'commander';
 import { build, VERSION } from './app.js';
-import { ConfigError, loadConfig, type ConfigOverrides } from './config/index.js';
+import { ConfigError, loadConfig, parseDuration, type ConfigOverrides } from './config/index.js';
+import { openDatabase } from './storage/db.js';
+import { Registry } from './registry/index.js';
 
 function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,11 +28,23 @@ export async function main(argv: string[]): Promise<void> {
     .option('--base-url <url>', 'the URL clients use to reach this server (env SIGNET_BASE_URL)')
     .option('--dev', 'development mode: enable the built-in OIDC issuer at <base-url>/dev/oidc (never in production; env SIGNET_DEV)')
     .addHelpText('after', '\nEvery setting can also come from the YAML file or a SIGNET_* variable; flags win over variables, variables over the file.');
-  program.parse(argv);
+  let command = 'serve' as 'serve' | 'gc';
+  let gcGrace: string | undefined;
+  program.action(() => undefined);
+  program
+    .command('gc')
+    .description('garbage-collect registry blobs no manifest references (older than registry.gc_grace) and abandoned uploads, print the result as JSON, and exit')
+    .option('--grace <duration>', 'keep unreferenced blobs younger than this (default registry.gc_grace, 1h), e.g. 0, 30m, 2h')
+    .action((o: { grace?: string }) => {
+      command = 'gc';
+      gcGrace = o.grace;
+    });
+  await program.parseAsync(argv);
   const o = program.opts<{ config?: string; data?: string; listen?: string; database?: string; baseUrl?: string; dev?: boolean }>();
   const overrides: ConfigOverrides = {};
   for (const k of ['config', 'data', 'listen', 'database', 'baseUrl'] as const) if (o[k] !== undefined) overrides[k] = o[k];
   if (o.dev) overrides.dev = true;
+  if (command === 'gc') return gc(overrides, gcGrace);
 
   let app;
   try {
@@ -83,4 +97,23 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** `signet-server gc`: one garbage collection against the configured database and data directory. */
+async function gc(overrides: ConfigOverrides, grace: string | undefined): Promise<void> {
+  try {
+    const config = loadConfig(overrides);
+    const graceMs = grace === undefined ? config.registry.gcGraceMs : parseDuration(grace, '--grace');
+    const database = await openDatabase(config.databaseUrl);
+    try {
+      const registry = await Registry.open({ database, dataDir: config.dataDir, baseUrl: config.baseUrl, gcGraceMs: graceMs });
+      const r = await registry.gc();
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    } finally {
+      await database.close();
+    }
+  } catch (e) {
+    process.stderr.write(`signet-server gc: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -13,6 +13,9 @@ export const TOOL_PACKAGES: Record<string, string> = {
   openssl: 'openssl',
   git: 'git',
   sha256sum: 'coreutils',
+  skopeo: 'skopeo',
+  umoci: 'umoci',
+  'docker-registry': 'docker-registry',
 };
 
 function which(name: string): string | undefined {

@@ -42,6 +42,18 @@ export interface ServerConfig {
     /** Sequenced-but-unintegrated entries above which writes get 503 + Retry-After. */
     maxPending: number;
   };
+  registry: {
+    /** Anyone may pull from every repository (tokens are still needed to push). */
+    anonymousPull: boolean;
+    /** Milliseconds between garbage collections; 0 disables the timer. */
+    gcIntervalMs: number;
+    /** Unreferenced blobs younger than this (ms) are kept: an image being pushed has its blobs before its manifest. */
+    gcGraceMs: number;
+  };
+  audit: {
+    /** Milliseconds between anchorings of the audit chain head in the transparency log; 0 = only on demand. */
+    anchorIntervalMs: number;
+  };
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -58,12 +70,24 @@ const FILE_KEYS = {
   oidc_issuers: '',
   dev: 'SIGNET_DEV',
   tlog: '',
+  registry: '',
+  audit: '',
 } as const;
 const TLOG_KEYS = {
   anonymous_write: 'SIGNET_TLOG_ANONYMOUS_WRITE',
   batch_size: 'SIGNET_TLOG_BATCH_SIZE',
   batch_max_age_ms: 'SIGNET_TLOG_BATCH_MAX_AGE_MS',
   max_pending: 'SIGNET_TLOG_MAX_PENDING',
+} as const;
+
+const AUDIT_KEYS = {
+  anchor_interval: 'SIGNET_AUDIT_ANCHOR_INTERVAL',
+} as const;
+
+const REGISTRY_KEYS = {
+  anonymous_pull: 'SIGNET_REGISTRY_ANONYMOUS_PULL',
+  gc_interval: 'SIGNET_REGISTRY_GC_INTERVAL',
+  gc_grace: 'SIGNET_REGISTRY_GC_GRACE',
 } as const;
 
 export interface ConfigOverrides {
@@ -113,6 +137,23 @@ function parseBool(v: unknown, where: string): boolean {
   throw new ConfigError(`${where} must be true or false (got ${JSON.stringify(v)})`);
 }
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration such as "24h", "90m", "1h30m", "45s", "500ms" or 0 (a bare number is seconds); returns milliseconds. */
+export function parseDuration(v: unknown, where: string): number {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v * 1000;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (/^\d+$/.test(s)) return Number(s) * 1000;
+    if (/^(\d+(ms|s|m|h|d))+$/.test(s)) {
+      let ms = 0;
+      for (const m of s.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+      if (Number.isSafeInteger(ms)) return ms;
+    }
+  }
+  throw new ConfigError(`${where} must be a duration such as 24h, 30m, 90s or 0 (got ${JSON.stringify(v)})`);
+}
+
 function str(v: unknown, where: string): string {
   if (typeof v !== 'string' || v === '') throw new ConfigError(`${where} must be a non-empty string`);
   return v;
@@ -150,6 +191,16 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     for (const k of Object.keys((t ?? {}) as object)) {
       if (!(k in TLOG_KEYS)) throw new ConfigError(`config file ${fileName}: unknown setting "tlog.${k}" (known: ${Object.keys(TLOG_KEYS).join(', ')})`);
     }
+    const r = file['registry'];
+    if (r !== undefined && r !== null && (typeof r !== 'object' || Array.isArray(r))) throw new ConfigError(`config file ${fileName}: registry must be a mapping`);
+    for (const k of Object.keys((r ?? {}) as object)) {
+      if (!(k in REGISTRY_KEYS)) throw new ConfigError(`config file ${fileName}: unknown setting "registry.${k}" (known: ${Object.keys(REGISTRY_KEYS).join(', ')})`);
+    }
+    const au = file['audit'];
+    if (au !== undefined && au !== null && (typeof au !== 'object' || Array.isArray(au))) throw new ConfigError(`config file ${fileName}: audit must be a mapping`);
+    for (const k of Object.keys((au ?? {}) as object)) {
+      if (!(k in AUDIT_KEYS)) throw new ConfigError(`config file ${fileName}: unknown setting "audit.${k}" (known: ${Object.keys(AUDIT_KEYS).join(', ')})`);
+    }
   }
   const src = fileName ? `config file ${fileName}` : 'config';
   const pick = (key: keyof typeof FILE_KEYS, flag?: string): { value: unknown; where: string } => {
@@ -164,6 +215,20 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     if (env[envName] !== undefined) return { value: env[envName], where: envName };
     return { value: tfile[key], where: `${src}: tlog.${key}` };
   };
+
+  const rfile = (file['registry'] ?? {}) as Record<string, unknown>;
+  const pickR = (key: keyof typeof REGISTRY_KEYS): { value: unknown; where: string } => {
+    const envName = REGISTRY_KEYS[key];
+    if (env[envName] !== undefined) return { value: env[envName], where: envName };
+    return { value: rfile[key], where: `${src}: registry.${key}` };
+  };
+
+  const afile = (file['audit'] ?? {}) as Record<string, unknown>;
+  const ai = env[AUDIT_KEYS.anchor_interval] !== undefined
+    ? { value: env[AUDIT_KEYS.anchor_interval], where: AUDIT_KEYS.anchor_interval }
+    : { value: afile['anchor_interval'], where: `${src}: audit.anchor_interval` };
+  const anchorIntervalMs = ai.value === undefined ? 600_000 : parseDuration(ai.value, ai.where);
+  if (anchorIntervalMs > 2_147_483_647) throw new ConfigError(`${ai.where} may be at most 24 days (or 0 for on demand only)`);
 
   const l = pick('listen', overrides.listen);
   const listen = l.value === undefined ? { host: '127.0.0.1', port: 8080 } : parseListen(str(l.value, l.where), l.where);
@@ -206,6 +271,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const bs = pickT('batch_size');
   const ba = pickT('batch_max_age_ms');
   const mp = pickT('max_pending');
+  const ap = pickR('anonymous_pull');
+  const gi = pickR('gc_interval');
+  const gg = pickR('gc_grace');
+  const gcIntervalMs = gi.value === undefined ? 86_400_000 : parseDuration(gi.value, gi.where);
+  // setTimeout holds at most 2^31-1 ms (about 24.8 days).
+  if (gcIntervalMs > 2_147_483_647) throw new ConfigError(`${gi.where} may be at most 24 days (or 0 to disable)`);
   return {
     listen,
     dataDir,
@@ -222,5 +293,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       batchMaxAgeMs: ba.value === undefined ? 2 : parseIntField(ba.value, ba.where, 0, 60_000),
       maxPending: mp.value === undefined ? 4096 : parseIntField(mp.value, mp.where, 1, 1_000_000),
     },
+    registry: {
+      anonymousPull: ap.value === undefined ? false : parseBool(ap.value, ap.where),
+      gcIntervalMs,
+      gcGraceMs: gg.value === undefined ? 3_600_000 : parseDuration(gg.value, gg.where),
+    },
+    audit: { anchorIntervalMs },
   };
 }

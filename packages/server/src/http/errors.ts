@@ -4,12 +4,16 @@ import type { ConfigErrorCode } from '../config/errors.js';
 import type { IdentityErrorCode } from '../identity/errors.js';
 import type { TlogErrorCode } from '../tlog/errors.js';
 import type { CaErrorCode } from '../ca/errors.js';
+import type { RegistryErrorCode } from '../registry/errors.js';
+import type { KeyErrorCode } from '../keys/errors.js';
+import type { AuditErrorCode } from '../audit/errors.js';
+import type { ArtifactErrorCode } from '../artifacts/errors.js';
 
 export type HttpErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED' | 'INTERNAL';
 
 export class HttpError extends ServerError<HttpErrorCode> {}
 
-export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode | CaErrorCode;
+export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode | CaErrorCode | KeyErrorCode | AuditErrorCode | RegistryErrorCode | ArtifactErrorCode;
 
 /** The one table from typed error codes to HTTP status (docs/errors.md lists the same codes). */
 export const STATUS: Record<ErrorCode, number> = {
@@ -32,6 +36,33 @@ export const STATUS: Record<ErrorCode, number> = {
   CERT_REQUEST_INVALID: 400,
   KEY_NOT_ALLOWED: 400,
   PROOF_OF_POSSESSION_FAILED: 400,
+  INVALID_KEY_REQUEST: 400,
+  KEY_INVALID: 400,
+  KEY_TYPE_MISMATCH: 400,
+  PRIVATE_KEY_REFUSED: 400,
+  KEY_ALGORITHM_REFUSED: 400,
+  KEY_NOT_FOUND: 404,
+  KEY_EXISTS: 409,
+  KEY_STATE_CONFLICT: 409,
+  INVALID_AUDIT_QUERY: 400,
+  INVALID_AUDIT_EVENT: 500,
+  ARTIFACT_REFERENCE_INVALID: 400,
+  ARTIFACT_NOT_FOUND: 404,
+  // The OCI registry's codes (registry/errors.ts); under /v2/ the registry answers them in the spec's own format.
+  BLOB_UNKNOWN: 404,
+  BLOB_UPLOAD_INVALID: 400,
+  BLOB_UPLOAD_UNKNOWN: 404,
+  DIGEST_INVALID: 400,
+  MANIFEST_BLOB_UNKNOWN: 400,
+  MANIFEST_INVALID: 400,
+  MANIFEST_UNKNOWN: 404,
+  NAME_INVALID: 400,
+  NAME_UNKNOWN: 404,
+  SIZE_INVALID: 400,
+  UNAUTHORIZED: 401,
+  DENIED: 403,
+  UNSUPPORTED: 415,
+  TOOMANYREQUESTS: 429,
 };
 
 function fromFastify(e: FastifyError): { status: number; code: ErrorCode; message: string } | undefined {

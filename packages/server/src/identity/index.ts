@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { requireRole } from '../http/auth.js';
 import { IdentityError } from './errors.js';
 import { ROLES, type Role, type TokenService } from './tokens.js';
+import type { AuditLog } from '../audit/index.js';
 
 export { TokenService, ROLES, type Role, type Principal } from './tokens.js';
 export { IdentityError } from './errors.js';
@@ -20,7 +21,7 @@ const tokenInfo = {
 } as const;
 
 /** API tokens: create (shown once), list, revoke. Admin only. */
-export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService }> = async (app, { tokens }) => {
+export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService; audit?: AuditLog }> = async (app, { tokens, audit }) => {
   app.post(
     '/api/v1/tokens',
     {
@@ -41,7 +42,7 @@ export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService }> = asyn
       },
     },
     async (req, reply) => {
-      requireRole(req, ['admin']);
+      const actor = requireRole(req, ['admin']);
       const body = req.body as { name: string; role: Role; repositories?: string[]; expires_at?: string };
       if (body.expires_at !== undefined) {
         const t = Date.parse(body.expires_at);
@@ -51,6 +52,8 @@ export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService }> = asyn
       }
       const created = await tokens.create(body);
       req.log.info({ tokenId: created.id, role: body.role }, 'token created');
+      // The token value never goes into the audit log.
+      await audit?.record({ actor, action: 'token.create', target: `token:${created.id}`, outcome: 'allowed', details: { name: body.name, role: body.role, repositories: body.repositories ?? null, expires_at: body.expires_at ?? null } });
       return reply.status(201).send(created);
     },
   );
@@ -68,8 +71,10 @@ export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService }> = asyn
     '/api/v1/tokens/:id',
     { config: { summary: 'Revoke an API token' }, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
     async (req, reply) => {
-      requireRole(req, ['admin']);
-      await tokens.revoke((req.params as { id: string }).id);
+      const actor = requireRole(req, ['admin']);
+      const { id } = req.params as { id: string };
+      await tokens.revoke(id);
+      await audit?.record({ actor, action: 'token.revoke', target: `token:${id}`, outcome: 'allowed' });
       return reply.status(204).send();
     },
   );

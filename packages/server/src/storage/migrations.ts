@@ -84,6 +84,155 @@ const migrations = (kind: DbKind): Record<string, Migration> => ({
         .execute();
     },
   },
+  // registry/: OCI distribution metadata (types in storage/schema.ts). Names and tags compare byte-wise on
+  // both databases (PostgreSQL's "C" collation), so tag lists and the catalog come out in lexical order.
+  '0004_registry': {
+    async up(db: Kysely<unknown>) {
+      const bytewise = kind === 'postgres' ? sql`collate "C"` : sql`collate binary`;
+      await db.schema
+        .createTable('repositories')
+        .addColumn('name', 'text', (c) => c.primaryKey().modifyFront(bytewise))
+        .addColumn('kind', 'text', (c) => c.notNull().defaultTo('oci'))
+        .addColumn('visibility', 'text', (c) => c.notNull().defaultTo('private'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('registry_blobs')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('registry_repository_blobs')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('registry_repository_blobs_pk', ['repo', 'digest'])
+        .execute();
+      await db.schema.createIndex('registry_repository_blobs_digest').on('registry_repository_blobs').column('digest').execute();
+      await db.schema
+        .createTable('registry_manifests')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('media_type', 'text', (c) => c.notNull())
+        .addColumn('artifact_type', 'text')
+        .addColumn('subject_digest', 'text')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('annotations', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('registry_manifests_pk', ['repo', 'digest'])
+        .execute();
+      await db.schema.createIndex('registry_manifests_subject').on('registry_manifests').columns(['repo', 'subject_digest']).execute();
+      await db.schema.createIndex('registry_manifests_digest').on('registry_manifests').column('digest').execute();
+      await db.schema
+        .createTable('registry_manifest_refs')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('manifest_digest', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('registry_manifest_refs_pk', ['repo', 'manifest_digest', 'digest'])
+        .execute();
+      await db.schema.createIndex('registry_manifest_refs_digest').on('registry_manifest_refs').column('digest').execute();
+      await db.schema
+        .createTable('registry_tags')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('tag', 'text', (c) => c.notNull().modifyFront(bytewise))
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('registry_tags_pk', ['repo', 'tag'])
+        .execute();
+      await db.schema.createIndex('registry_tags_digest').on('registry_tags').columns(['repo', 'digest']).execute();
+      await db.schema
+        .createTable('registry_uploads')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('offset', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  // Signing keys (types in keys/service.ts) and the hash-chained audit log with its anchors (audit/store.ts).
+  '0005_keys_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('algorithm', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('repositories', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('subkeys', 'text')
+        .addColumn('custody', 'text', (c) => c.notNull())
+        .addColumn('secret_name', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('not_before', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('revoked_at', 'text')
+        .addColumn('revocation_reason', 'text')
+        .addColumn('deleted_at', 'text')
+        .addColumn('rotated_from', 'text')
+        .addColumn('rotated_to', 'text')
+        .execute();
+      // One live (not deleted) key per fingerprint; a revoked key cannot be imported again under a new id.
+      await db.schema.createIndex('signing_keys_live_fingerprint').on('signing_keys').column('fingerprint').unique().where(sql.ref('deleted_at'), 'is', null).execute();
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('actor_name', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_events_action').on('audit_events').columns(['action', 'seq']).execute();
+      await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor', 'seq']).execute();
+      await db.schema.createIndex('audit_events_time').on('audit_events').column('time').execute();
+      await db.schema
+        .createTable('audit_anchors')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('head_hash', 'text', (c) => c.notNull())
+        .addColumn('log_index', 'bigint', (c) => c.notNull())
+        .addColumn('uuid', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '0006_artifacts': {
+    async up(db: Kysely<unknown>) {
+      // artifacts/: what the server concluded about each signature or attestation layer it received.
+      await db.schema
+        .createTable('artifact_signatures')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('subject_digest', 'text', (c) => c.notNull())
+        .addColumn('source_digest', 'text', (c) => c.notNull())
+        .addColumn('layer_index', 'integer', (c) => c.notNull())
+        .addColumn('layer_digest', 'text', (c) => c.notNull())
+        .addColumn('format', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('predicate_type', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('signer_type', 'text')
+        .addColumn('key_fingerprint', 'text')
+        .addColumn('key_id', 'text')
+        .addColumn('identity', 'text')
+        .addColumn('issuer', 'text')
+        .addColumn('log_index', 'bigint')
+        .addColumn('signed_at', 'text')
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('artifact_signatures_source', ['repo', 'source_digest', 'layer_index'])
+        .execute();
+      await db.schema.createIndex('artifact_signatures_subject').on('artifact_signatures').columns(['repo', 'subject_digest']).execute();
+    },
+  },
 });
 
 export function migrationProvider(kind: DbKind): MigrationProvider {

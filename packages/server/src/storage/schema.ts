@@ -59,6 +59,91 @@ export interface TlogTilesTable {
   data: Uint8Array;
 }
 
+/** registry/: repositories (OCI now; generic file repositories later). Pushing to a new name creates one. */
+export interface RepositoriesTable {
+  name: string;
+  kind: ColumnType<'oci' | 'generic', 'oci' | 'generic' | undefined, 'oci' | 'generic'>;
+  visibility: ColumnType<'private' | 'public', 'private' | 'public' | undefined, 'private' | 'public'>;
+  created_at: string;
+}
+
+/** registry/: every stored blob (layers, configs, manifest bytes), content-addressed. */
+export interface RegistryBlobsTable {
+  /** `sha256:<hex>` or `sha512:<hex>` */
+  digest: string;
+  size: BigIntColumn;
+  /** When the blob was last uploaded: the garbage collector's grace period counts from here. */
+  created_at: string;
+}
+
+/** registry/: which repositories may serve a blob (uploaded or mounted there). */
+export interface RegistryRepositoryBlobsTable {
+  repo: string;
+  digest: string;
+}
+
+export interface RegistryManifestsTable {
+  repo: string;
+  digest: string;
+  media_type: string;
+  /** For the referrers API: the manifest's artifactType, else its config mediaType. */
+  artifact_type: string | null;
+  subject_digest: string | null;
+  size: BigIntColumn;
+  /** The manifest's annotations (JSON), copied into referrers descriptors. */
+  annotations: string | null;
+  created_at: string;
+}
+
+/** registry/: what a manifest references (config, layers, index children), for garbage collection. */
+export interface RegistryManifestRefsTable {
+  repo: string;
+  manifest_digest: string;
+  digest: string;
+}
+
+export interface RegistryTagsTable {
+  repo: string;
+  tag: string;
+  digest: string;
+  updated_at: string;
+}
+
+/** registry/: blob upload sessions in flight; the staged bytes are in `<dataDir>/uploads/<id>`. */
+export interface RegistryUploadsTable {
+  id: string;
+  repo: string;
+  started_at: string;
+  /** Bytes received and acknowledged so far. */
+  offset: BigIntColumn;
+  updated_at: string;
+}
+
+/** artifacts/: one signature or attestation layer received by the registry and what its verification found. */
+export interface ArtifactSignaturesTable {
+  id: string;
+  repo: string;
+  subject_digest: string;
+  source_digest: string;
+  layer_index: number;
+  layer_digest: string;
+  format: string;
+  kind: string;
+  predicate_type: string | null;
+  status: string;
+  signer_type: string | null;
+  key_fingerprint: string | null;
+  key_id: string | null;
+  identity: string | null;
+  issuer: string | null;
+  log_index: BigIntColumn | null;
+  signed_at: string | null;
+  /** JSON array of {name, ok, detail}. */
+  checks: string;
+  reason: string | null;
+  created_at: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   secrets: SecretsTable;
@@ -66,4 +151,12 @@ export interface Database {
   tlog_index: TlogIndexTable;
   tlog_state: TlogStateTable;
   tlog_tiles: TlogTilesTable;
+  repositories: RepositoriesTable;
+  registry_blobs: RegistryBlobsTable;
+  registry_repository_blobs: RegistryRepositoryBlobsTable;
+  registry_manifests: RegistryManifestsTable;
+  registry_manifest_refs: RegistryManifestRefsTable;
+  registry_tags: RegistryTagsTable;
+  registry_uploads: RegistryUploadsTable;
+  artifact_signatures: ArtifactSignaturesTable;
 }

@@ -82,6 +82,10 @@ function sqliteStore(database: OpenDb): LogStore {
       return new Set(uuids.filter((u) => findUuid.get(u) !== undefined));
     },
     async commit(b) {
+      // Kysely transactions (registry, trust, keys) span awaits on this same connection: committing now would nest
+      // the batch as a savepoint inside theirs, and their rollback would silently undo entries the log believes
+      // durable. Wait until none is open; the check and the commit run in one tick, so nothing can slip between.
+      while (s.inTransaction) await new Promise((r) => setTimeout(r, 1));
       tx(b);
     },
   };

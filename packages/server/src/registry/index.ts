@@ -1,0 +1,17 @@
+export { registryRoutes, type RegistryRouteOptions } from './routes.js';
+export { Registry, MAX_MANIFEST_BYTES, type RegistryOptions, type ManifestEvent, type ManifestListener, type ResolvedManifest, type GcResult } from './service.js';
+export { RegistryError, type RegistryErrorCode } from './errors.js';
+export { FsBlobStore, type BlobStore, type BlobRange } from './blobs.js';
+export { globMatch, principalAllows, tokenAllows, WRITER_ROLES, RegistryTokens, type AccessEntry, type Action, type Caller } from './access.js';
+export {
+  parseDigest,
+  parseManifest,
+  OCI_MANIFEST,
+  OCI_INDEX,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  ZERO_DIGEST,
+  type Digest,
+  type ParsedManifest,
+  type Descriptor,
+} from './oci.js';
