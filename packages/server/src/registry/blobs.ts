@@ -68,7 +68,7 @@ class FileSink extends Writable {
     start: number,
     private readonly hash: Hash | undefined,
   ) {
-    super({ highWaterMark: 1 << 20 });
+    super({ highWaterMark: 4 << 20 });
     this.position = start;
   }
 
@@ -219,7 +219,7 @@ export class FsBlobStore implements BlobStore {
       throw e;
     }
     // Opened first so a missing file is known before any header is sent; the stream closes the fd.
-    return createReadStream('', { fd, autoClose: true, highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
+    return createReadStream('', { fd, autoClose: true, highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async readAll(digest: Digest): Promise<Buffer | undefined> {
