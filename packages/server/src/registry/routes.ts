@@ -6,7 +6,7 @@ import { principalAllows, tokenAllows, parseScope, type AccessEntry, type Action
 import type { BlobRange } from './blobs.js';
 import { RegistryError, ociErrorBody } from './errors.js';
 import { MANIFEST_MEDIA_TYPES, OCI_INDEX, checkName, isValidName, parseDigest, parseReference, type Digest } from './oci.js';
-import { MAX_MANIFEST_BYTES, etagOf, uploadHeaders, type Registry, type UploadRef } from './service.js';
+import { ATTACHMENT_TAG, MAX_MANIFEST_BYTES, etagOf, uploadHeaders, type Registry, type UploadRef } from './service.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -109,6 +109,10 @@ function challenge(registry: Registry, scope?: string, error?: string): string {
 
 function unauthorized(registry: Registry, message: string, scope?: string, error?: string): RegistryError {
   return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge(registry, scope, error) } });
+}
+
+function callerName(c: Caller): string {
+  return c.kind === 'principal' ? `${c.principal.tokenId} (${c.principal.name})` : c.kind === 'token' ? c.subject : 'anonymous';
 }
 
 function scopeFor(repo: string, action: Action): string {
@@ -435,11 +439,14 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
       const ifNoneMatch = req.headers['if-none-match'];
       const r = await registry.putManifest(repo, ref, bytes, req.headers['content-type'], {
         extraTags: all(q, 'tag'),
+        actor: callerName(req.registryCaller),
         ...(ifMatch !== undefined ? { ifMatch } : {}),
         ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
       });
       void reply.status(201).header('Location', `/v2/${repo}/manifests/${r.digest}`).header('Docker-Content-Digest', r.digest).header('ETag', etagOf(r.digest));
       if (r.subject) void reply.header('OCI-Subject', r.subject);
+      // RFC 9111 §5.5 warn-code 299 (distribution-spec allows Warning headers, each ≤ 4096 bytes).
+      if (r.warnings.length) void reply.header('Warning', r.warnings.map((w) => `299 - "${w.replace(/["\\]/g, "'").slice(0, 4000)}"`));
       return reply.send();
     }
     case 'DELETE': {
@@ -451,6 +458,10 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
       await authorize(registry, req, repo, 'pull');
       const m = await registry.resolve(repo, ref);
       if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo}`, { detail: { name: repo, reference: ref } });
+      // Consumers never get an unreleased artifact; whoever may push here (publishers, signers) reads what they sign.
+      if (registry.gate && !ATTACHMENT_TAG.test(ref) && !(await allowed(registry, req.registryCaller, repo, 'push'))) {
+        await registry.gate.beforeServe({ repo, digest: m.digest, reference: ref });
+      }
       if (!acceptable(req.headers.accept, m.mediaType)) {
         throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is a ${m.mediaType}, which the Accept header does not list`);
       }

@@ -50,6 +50,24 @@ export interface ManifestEvent {
 
 export type ManifestListener = (e: ManifestEvent) => void | Promise<void>;
 
+/**
+ * Policy enforcement points (design: "push under policy"). The registry stays policy-agnostic: the policy domain
+ * installs a gate. Signature and attestation artifacts (referrers, `sha256-<hex>.sig|.att|.sbom` and referrers-index
+ * tags) never pass through it.
+ */
+export interface ReleaseGate {
+  /**
+   * Before `tags` point at `digest`. Throw a RegistryError (DENIED) to refuse the tag: the manifest itself is still
+   * stored by digest, unreleased, so it can be signed and the tag pushed again. Returns warnings for the client.
+   */
+  beforeTag(ctx: { repo: string; digest: string; tags: string[]; mediaType: string; actor: string }): Promise<{ warnings: string[] }>;
+  /** Before a consumer (a caller without push rights on the repository) reads manifest `digest`; throw to refuse. */
+  beforeServe(ctx: { repo: string; digest: string; reference: string }): Promise<void>;
+}
+
+/** Tags that hold signatures, attestations, SBOMs or a referrers index (reference §1.1, §2.2): exempt from gates. */
+export const ATTACHMENT_TAG = /^(sha256|sha512)-[0-9a-f]{64,128}(\.(sig|att|sbom))?$/;
+
 export interface ResolvedManifest {
   digest: string;
   mediaType: string;
@@ -100,6 +118,8 @@ export class Registry {
   private readonly log: Logger;
   private readonly gcGraceMs: number;
   private readonly listeners: ManifestListener[] = [];
+  /** Installed by the policy domain; absent means no enforcement. */
+  gate?: ReleaseGate;
   /** Running hashes of upload sessions (re-made from the staged file after a restart). */
   private readonly sessions = new Map<string, Session>();
   private readonly sessionBusy = new Set<string>();
@@ -446,8 +466,8 @@ export class Registry {
     reference: string,
     bytes: Buffer,
     contentType: string | undefined,
-    opts: { extraTags?: string[]; ifMatch?: string; ifNoneMatch?: string } = {},
-  ): Promise<{ digest: string; subject: string | null }> {
+    opts: { extraTags?: string[]; ifMatch?: string; ifNoneMatch?: string; actor?: string } = {},
+  ): Promise<{ digest: string; subject: string | null; warnings: string[] }> {
     const ref = parseReference(reference);
     const algorithm = 'digest' in ref ? ref.digest.algorithm : 'sha256';
     const digest = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
@@ -455,6 +475,18 @@ export class Registry {
     const parsed = parseManifest(bytes, contentType);
     const tags = [...new Set([...('tag' in ref ? [ref.tag] : []), ...(opts.extraTags ?? [])])];
     for (const t of tags) checkTag(t);
+    let warnings: string[] = [];
+    let refused: unknown;
+    const gated = tags.filter((t) => !ATTACHMENT_TAG.test(t));
+    if (this.gate && gated.length > 0 && !parsed.subject) {
+      try {
+        ({ warnings } = await this.gate.beforeTag({ repo, digest, tags: gated, mediaType: parsed.mediaType, actor: opts.actor ?? 'unknown' }));
+      } catch (e) {
+        // Keep the content, unreleased: stored by digest without the refused tags.
+        refused = e;
+        tags.splice(0, tags.length, ...tags.filter((t) => !gated.includes(t)));
+      }
+    }
     const conditional = opts.ifMatch !== undefined || opts.ifNoneMatch !== undefined;
     if (conditional && tags.length !== 1) throw new RegistryError('MANIFEST_INVALID', 'If-Match / If-None-Match need exactly one tag');
 
@@ -505,7 +537,8 @@ export class Registry {
         this.log.error({ err: e, repo, digest }, 'a manifest listener failed');
       }
     }
-    return { digest, subject: parsed.subject?.digest ?? null };
+    if (refused !== undefined) throw refused;
+    return { digest, subject: parsed.subject?.digest ?? null, warnings };
   }
 
   private async checkPrecondition(repo: string, tag: string, ifMatch: string | undefined, ifNoneMatch: string | undefined): Promise<void> {
