@@ -11,11 +11,13 @@ import { register as registerDev } from './commands/dev.js';
 import { register as registerTrustedRoot } from './commands/trusted-root.js';
 import { register as registerConformance } from './commands/conformance.js';
 import { register as registerKey } from './commands/key.js';
+import { register as registerPolicy } from './commands/policy.js';
 import { register as registerAudit } from './commands/audit.js';
 import { register as registerLogin } from './commands/login.js';
 import { register as registerImageSign } from './commands/image-sign.js';
 import { register as registerImageVerify } from './commands/image-verify.js';
 import { register as registerImageTools } from './commands/image-tools.js';
+import { register as registerFiles } from './commands/files.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,11 +38,13 @@ export function buildProgram(): Command {
   registerDev(program);
   registerConformance(program);
   registerKey(program);
+  registerPolicy(program);
   registerAudit(program);
   registerLogin(program);
   registerImageSign(program);
   registerImageVerify(program);
   registerImageTools(program);
+  registerFiles(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

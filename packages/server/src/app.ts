@@ -12,10 +12,11 @@ import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
 import { CertificateAuthority, caRoutes, installOidcBearerPassthrough } from './ca/index.js';
 import { TimestampAuthority, tsaRoutes } from './tsa/index.js';
 import { TrustService, trustRoutes, secretCreatedAt, type TrustSources } from './trust/index.js';
-import { Registry, registryRoutes } from './registry/index.js';
+import { GenericFiles, Registry, Repositories, genericRoutes, registryRoutes, repositoryRoutes } from './registry/index.js';
 import { SignatureIndexer, SignatureStore, artifactRoutes } from './artifacts/index.js';
 import { AuditLog, auditRoutes } from './audit/index.js';
 import { KeyService, keysRoutes } from './keys/index.js';
+import { PolicyService, policyRoutes, releaseGate } from './policy/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -44,6 +45,12 @@ export interface AppServices {
   audit: AuditLog;
   /** Signing keys: import, generate, rotate, revoke; trustedKeysFor() for verification and policy. */
   keys: KeyService;
+  /** Signing policies: documents per repository glob, evaluate(repo, digest, on) for push and pull enforcement. */
+  policies: PolicyService;
+  /** The repositories table (kind, visibility) behind /api/v1/repositories. */
+  repositories: Repositories;
+  /** Generic file repositories (/files/): files, their detached signatures and what those were verified to be. */
+  files: GenericFiles;
 }
 
 declare module 'fastify' {
@@ -121,10 +128,15 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   const audit = await AuditLog.open({ database, secrets, tlog, log: app.log });
   const keys = new KeyService(database, secrets, audit);
   const signatures = new SignatureStore(database.db);
+  const repositories = new Repositories(database.db);
+  const files = new GenericFiles(database.db, registry, keys, app.log);
   // Every signature and attestation pushed to the registry is verified on arrival and recorded.
   const indexer = new SignatureIndexer({ registry, store: signatures, trust, tlog, keys, log: app.log });
   indexer.attach();
-  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, registry, signatures, audit, keys, ...(devIssuer ? { devIssuer } : {}) });
+  const policies = new PolicyService({ database, keys, registry, signatures, indexer, audit });
+  // Push and pull enforcement: the registry asks the policies before releasing a tag or serving a consumer.
+  registry.gate = releaseGate(policies, audit);
+  app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, registry, signatures, audit, keys, repositories, files, policies, ...(devIssuer ? { devIssuer } : {}) });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
   installMetrics(app);
@@ -151,8 +163,11 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   await app.register(tsaRoutes, { tsa });
   await app.register(trustRoutes, { trust });
   await app.register(registryRoutes, { registry });
+  await app.register(repositoryRoutes, { repositories, registry, files, audit });
+  await app.register(genericRoutes, { files, registry, audit });
   await app.register(artifactRoutes, { registry, signatures, indexer, keys });
   await app.register(keysRoutes, { keys, audit });
+  await app.register(policyRoutes, { policies, registry, audit });
   await app.register(auditRoutes, { audit });
 
   app.addHook('onReady', async () => {

@@ -8,12 +8,14 @@ import type { RegistryErrorCode } from '../registry/errors.js';
 import type { KeyErrorCode } from '../keys/errors.js';
 import type { AuditErrorCode } from '../audit/errors.js';
 import type { ArtifactErrorCode } from '../artifacts/errors.js';
+import type { PolicyErrorCode } from '../policy/errors.js';
+import type { RepositoryErrorCode } from '../registry/repository-errors.js';
 
 export type HttpErrorCode = 'BAD_REQUEST' | 'NOT_FOUND' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'METHOD_NOT_ALLOWED' | 'INTERNAL';
 
 export class HttpError extends ServerError<HttpErrorCode> {}
 
-export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode | CaErrorCode | KeyErrorCode | AuditErrorCode | RegistryErrorCode | ArtifactErrorCode;
+export type ErrorCode = HttpErrorCode | ConfigErrorCode | IdentityErrorCode | TlogErrorCode | CaErrorCode | KeyErrorCode | AuditErrorCode | RegistryErrorCode | ArtifactErrorCode | RepositoryErrorCode | PolicyErrorCode;
 
 /** The one table from typed error codes to HTTP status (docs/errors.md lists the same codes). */
 export const STATUS: Record<ErrorCode, number> = {
@@ -48,6 +50,19 @@ export const STATUS: Record<ErrorCode, number> = {
   INVALID_AUDIT_EVENT: 500,
   ARTIFACT_REFERENCE_INVALID: 400,
   ARTIFACT_NOT_FOUND: 404,
+  INVALID_POLICY: 400,
+  POLICY_NOT_FOUND: 404,
+  POLICY_EXISTS: 409,
+  INVALID_VERIFY_REQUEST: 400,
+  REPOSITORY_INVALID: 400,
+  REPOSITORY_NOT_FOUND: 404,
+  REPOSITORY_EXISTS: 409,
+  REPOSITORY_NOT_EMPTY: 409,
+  REPOSITORY_KIND_MISMATCH: 409,
+  FILE_PATH_INVALID: 400,
+  FILE_NOT_FOUND: 404,
+  CHECKSUM_MISMATCH: 400,
+  RANGE_NOT_SATISFIABLE: 416,
   // The OCI registry's codes (registry/errors.ts); under /v2/ the registry answers them in the spec's own format.
   BLOB_UNKNOWN: 404,
   BLOB_UPLOAD_INVALID: 400,

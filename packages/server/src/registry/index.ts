@@ -1,5 +1,5 @@
 export { registryRoutes, type RegistryRouteOptions } from './routes.js';
-export { Registry, MAX_MANIFEST_BYTES, type RegistryOptions, type ManifestEvent, type ManifestListener, type ResolvedManifest, type GcResult } from './service.js';
+export { Registry, ATTACHMENT_TAG, type ReleaseGate, MAX_MANIFEST_BYTES, type RegistryOptions, type ManifestEvent, type ManifestListener, type ResolvedManifest, type GcResult } from './service.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
 export { FsBlobStore, type BlobStore, type BlobRange } from './blobs.js';
 export { globMatch, principalAllows, tokenAllows, WRITER_ROLES, RegistryTokens, type AccessEntry, type Action, type Caller } from './access.js';
@@ -15,3 +15,7 @@ export {
   type ParsedManifest,
   type Descriptor,
 } from './oci.js';
+export { Repositories, repositoryRoutes, checkRepositoryName, mayRead, type RepositoryInfo, type RepositoryKind, type Visibility, type RepositoryRouteOptions } from './repositories.js';
+export { GenericFiles, splitFilesPath, signatureTarget, SIGNATURE_SUFFIXES, type FileRow, type SignatureView } from './generic.js';
+export { genericRoutes, type GenericRouteOptions } from './generic-routes.js';
+export { RepositoryError, type RepositoryErrorCode } from './repository-errors.js';

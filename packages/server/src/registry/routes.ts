@@ -111,6 +111,12 @@ function unauthorized(registry: Registry, message: string, scope?: string, error
   return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge(registry, scope, error) } });
 }
 
+/** Whoever may push to `repo` (publishers, signers, admins) reads unreleased content there. */
+async function readsUnreleased(registry: Registry, c: Caller, repo: string): Promise<boolean> {
+  if (c.kind === 'token' && c.access.some((a) => a.type === 'repository' && a.name === repo && a.actions.includes('unreleased'))) return true;
+  return allowed(registry, c, repo, 'push');
+}
+
 function callerName(c: Caller): string {
   return c.kind === 'principal' ? `${c.principal.tokenId} (${c.principal.name})` : c.kind === 'token' ? c.subject : 'anonymous';
 }
@@ -440,6 +446,7 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
       const r = await registry.putManifest(repo, ref, bytes, req.headers['content-type'], {
         extraTags: all(q, 'tag'),
         actor: callerName(req.registryCaller),
+        ...(req.registryCaller.kind === 'principal' ? { principal: req.registryCaller.principal } : {}),
         ...(ifMatch !== undefined ? { ifMatch } : {}),
         ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}),
       });
@@ -459,7 +466,7 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
       const m = await registry.resolve(repo, ref);
       if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo}`, { detail: { name: repo, reference: ref } });
       // Consumers never get an unreleased artifact; whoever may push here (publishers, signers) reads what they sign.
-      if (registry.gate && !ATTACHMENT_TAG.test(ref) && !(await allowed(registry, req.registryCaller, repo, 'push'))) {
+      if (registry.gate && !ATTACHMENT_TAG.test(ref) && !(await readsUnreleased(registry, req.registryCaller, repo))) {
         await registry.gate.beforeServe({ repo, digest: m.digest, reference: ref });
       }
       if (!acceptable(req.headers.accept, m.mediaType)) {
@@ -586,6 +593,9 @@ async function issueToken(registry: Registry, req: FastifyRequest): Promise<{ to
     }
     const granted: string[] = [];
     for (const a of wanted) if (await allowed(registry, caller, p.name, a)) granted.push(a);
+    // Publishers and signers read what they must sign, even through a pull-only token: the private
+    // `unreleased` action (ignored by clients; tokens are opaque to them) carries that right.
+    if (granted.includes('pull') && !granted.includes('push') && (await allowed(registry, caller, p.name, 'push'))) granted.push('unreleased');
     if (granted.length > 0) {
       const existing = access.find((x) => x.type === 'repository' && x.name === p.name);
       if (existing) existing.actions = [...new Set([...existing.actions, ...granted])];

@@ -1,3 +1,4 @@
+import type { Principal } from '../identity/index.js';
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { OpenDb } from '../storage/db.js';
@@ -60,7 +61,7 @@ export interface ReleaseGate {
    * Before `tags` point at `digest`. Throw a RegistryError (DENIED) to refuse the tag: the manifest itself is still
    * stored by digest, unreleased, so it can be signed and the tag pushed again. Returns warnings for the client.
    */
-  beforeTag(ctx: { repo: string; digest: string; tags: string[]; mediaType: string; actor: string }): Promise<{ warnings: string[] }>;
+  beforeTag(ctx: { repo: string; digest: string; tags: string[]; mediaType: string; actor: string; principal?: Principal }): Promise<{ warnings: string[] }>;
   /** Before a consumer (a caller without push rights on the repository) reads manifest `digest`; throw to refuse. */
   beforeServe(ctx: { repo: string; digest: string; reference: string }): Promise<void>;
 }
@@ -466,7 +467,7 @@ export class Registry {
     reference: string,
     bytes: Buffer,
     contentType: string | undefined,
-    opts: { extraTags?: string[]; ifMatch?: string; ifNoneMatch?: string; actor?: string } = {},
+    opts: { extraTags?: string[]; ifMatch?: string; ifNoneMatch?: string; actor?: string; principal?: Principal } = {},
   ): Promise<{ digest: string; subject: string | null; warnings: string[] }> {
     const ref = parseReference(reference);
     const algorithm = 'digest' in ref ? ref.digest.algorithm : 'sha256';
@@ -480,7 +481,7 @@ export class Registry {
     const gated = tags.filter((t) => !ATTACHMENT_TAG.test(t));
     if (this.gate && gated.length > 0 && !parsed.subject) {
       try {
-        ({ warnings } = await this.gate.beforeTag({ repo, digest, tags: gated, mediaType: parsed.mediaType, actor: opts.actor ?? 'unknown' }));
+        ({ warnings } = await this.gate.beforeTag({ repo, digest, tags: gated, mediaType: parsed.mediaType, actor: opts.actor ?? 'unknown', ...(opts.principal ? { principal: opts.principal } : {}) }));
       } catch (e) {
         // Keep the content, unreleased: stored by digest without the refused tags.
         refused = e;

@@ -233,6 +233,59 @@ const migrations = (kind: DbKind): Record<string, Migration> => ({
       await db.schema.createIndex('artifact_signatures_subject').on('artifact_signatures').columns(['repo', 'subject_digest']).execute();
     },
   },
+  '0007_policy': {
+    async up(db: Kysely<unknown>) {
+      // policy/: signing policies per repository glob.
+      await db.schema
+        .createTable('signing_policies')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('repositories', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  // registry/ generic file repositories (types in storage/schema.ts): each file's path → content digest (the bytes
+  // are in the registry's blob store), and what each detached signature beside a file was verified to be.
+  '0008_generic': {
+    async up(db: Kysely<unknown>) {
+      const bytewise = kind === 'postgres' ? sql`collate "C"` : sql`collate binary`;
+      await db.schema.alterTable('repositories').addColumn('description', 'text').execute();
+      await db.schema
+        .createTable('generic_files')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull().modifyFront(bytewise))
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('uploaded_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('generic_files_pk', ['repo', 'path'])
+        .execute();
+      await db.schema.createIndex('generic_files_digest').on('generic_files').column('digest').execute();
+      await db.schema
+        .createTable('generic_signatures')
+        .addColumn('repo', 'text', (c) => c.notNull())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('signature_path', 'text', (c) => c.notNull())
+        .addColumn('file_digest', 'text', (c) => c.notNull())
+        .addColumn('signature_digest', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text')
+        .addColumn('key_fingerprint', 'text')
+        .addColumn('identity', 'text')
+        .addColumn('signed_at', 'text')
+        .addColumn('checks', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('generic_signatures_pk', ['repo', 'path', 'signature_path'])
+        .execute();
+    },
+  },
 });
 
 export function migrationProvider(kind: DbKind): MigrationProvider {

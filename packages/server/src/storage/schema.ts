@@ -65,6 +65,8 @@ export interface RepositoriesTable {
   kind: ColumnType<'oci' | 'generic', 'oci' | 'generic' | undefined, 'oci' | 'generic'>;
   visibility: ColumnType<'private' | 'public', 'private' | 'public' | undefined, 'private' | 'public'>;
   created_at: string;
+  /** Free text shown by the repositories API (migration 0008). */
+  description: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** registry/: every stored blob (layers, configs, manifest bytes), content-addressed. */
@@ -144,6 +146,54 @@ export interface ArtifactSignaturesTable {
   created_at: string;
 }
 
+/** registry/: one file of a generic repository; its bytes are the blob `digest` in the registry's blob store. */
+export interface GenericFilesTable {
+  repo: string;
+  path: string;
+  digest: string;
+  size: BigIntColumn;
+  content_type: string;
+  /** Token id of the uploader (or "system"). */
+  uploaded_by: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** registry/: a detached signature file (`.sig`, `.asc`, `.sigstore.json`, `.minisig`) verified against the file beside it. */
+export interface GenericSignaturesTable {
+  repo: string;
+  /** The signed file. */
+  path: string;
+  signature_path: string;
+  /** The file's digest and the signature file's digest when verified (a replaced file or signature is verified again). */
+  file_digest: string;
+  signature_digest: string;
+  /** The signature kind core's verify() detected (pgp, minisign, sigstore-bundle, …), or "unknown". */
+  kind: string;
+  /** valid | invalid | unverified (no key registered for the repository could be tried). */
+  status: string;
+  key_id: string | null;
+  key_fingerprint: string | null;
+  identity: string | null;
+  signed_at: string | null;
+  /** JSON array of {name, ok, detail}. */
+  checks: string;
+  reason: string | null;
+  created_at: string;
+}
+
+/** policy/: signing policies (the validated document as JSON; name unique). */
+export interface SigningPoliciesTable {
+  id: string;
+  name: string;
+  /** JSON array of repository globs (also inside `document`; kept apart for listing). */
+  repositories: string;
+  /** The validated, normalized policy document (JSON). */
+  document: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   secrets: SecretsTable;
@@ -159,4 +209,7 @@ export interface Database {
   registry_tags: RegistryTagsTable;
   registry_uploads: RegistryUploadsTable;
   artifact_signatures: ArtifactSignaturesTable;
+  generic_files: GenericFilesTable;
+  generic_signatures: GenericSignaturesTable;
+  signing_policies: SigningPoliciesTable;
 }
