@@ -289,6 +289,8 @@ test('evaluation against the registry: registered keys, revocation, 2-of-n, atte
   const carol = await registerKey(s, 'carol', ['production/*', 'staging/*']);
   const signed = await pushImage(s, repo, '1.0', 'signed');
   const unsigned = await pushImage(s, repo, '2.0', 'unsigned');
+  // Pushed before any policy applies (enforcement would refuse it afterwards): the dry run below finds it.
+  const other = await pushImage(s, 'production/web', 'latest', 'web');
   await pushSignatures(s, repo, signed, [alice]);
 
   const policies = s.app.services.policies;
@@ -344,7 +346,6 @@ test('evaluation against the registry: registered keys, revocation, 2-of-n, atte
   assert.equal((await policies.evaluate(repo, signed, 'push')).allowed, true);
 
   // Dry run (stored policy by name, and inline): lists what would fail, enforces nothing.
-  const other = await pushImage(s, 'production/web', 'latest', 'web');
   let dr = await s.app.inject({ method: 'POST', url: `${POLICIES}/dry-run`, headers: admin, payload: { id: 'prod' } });
   assert.equal(dr.statusCode, 200, dr.body);
   assert.equal(dr.json().evaluated, 3, dr.body);
