@@ -1,3 +1,4 @@
+import { readStream } from '../registry/index.js';
 /**
  * Checks every signature and attestation the registry receives, in either cosign layout (reference
  * oci-and-cosign §1.2–1.4), and records per subject digest which are valid for which keys or identities:
@@ -77,19 +78,6 @@ function pkixFingerprint(k: TrustedKey): string | null {
   return `SHA256:${createHash('sha256').update(spkiDer(k.key)).digest('base64').replace(/=+$/, '')}`;
 }
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      stream.destroy();
-      throw new Error(`larger than ${limit} bytes`);
-    }
-    parts.push(c as Buffer);
-  }
-  return Buffer.concat(parts);
-}
 
 /** The public keys a Rekor entry body names (hashedrekord, dsse, intoto), as PEM text. */
 function keysInLogBody(body: unknown): string[] {
@@ -155,7 +143,7 @@ export class SignatureIndexer {
       b.stream.destroy();
       throw new Error(`blob ${digest} is ${b.size} bytes, more than a signature layer may be (${MAX_SIGNATURE_LAYER_BYTES})`);
     }
-    return readAll(b.stream, MAX_SIGNATURE_LAYER_BYTES);
+    return readStream(b.stream, MAX_SIGNATURE_LAYER_BYTES);
   }
 
   /**

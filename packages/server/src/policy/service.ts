@@ -1,3 +1,4 @@
+import { readStream } from '../registry/index.js';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
@@ -76,19 +77,6 @@ const documentOf = (p: PolicyInfo): PolicyDocument => ({ name: p.name, descripti
 const visibleTo = (policyGlobs: readonly string[], globs: readonly string[] | undefined): boolean =>
   !globs || policyGlobs.some((p) => globs.some((g) => globsIntersect(p, g)));
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      stream.destroy();
-      throw new Error(`larger than ${limit} bytes`);
-    }
-    parts.push(c as Buffer);
-  }
-  return Buffer.concat(parts);
-}
 
 /**
  * Signing policies: stored documents (CRUD, every change audited), the facts about an artifact's signatures that
@@ -204,7 +192,7 @@ export class PolicyService {
       b.stream.destroy();
       return undefined;
     }
-    return readAll(b.stream, MAX_LAYER_BYTES).catch(() => undefined);
+    return readStream(b.stream, MAX_LAYER_BYTES).catch(() => undefined);
   }
 
   /** The certificate extensions and in-toto statement a verified signature layer carries (best effort). */

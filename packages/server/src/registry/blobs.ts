@@ -373,3 +373,18 @@ function syncDir(dir: string): void {
     closeSync(fd);
   }
 }
+
+/** Reads a (blob) stream into memory, refusing more than `limit` bytes (the stream is destroyed then). */
+export async function readStream(stream: Readable, limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > limit) {
+      stream.destroy();
+      throw new Error(`larger than ${limit} bytes`);
+    }
+    parts.push(c as Buffer);
+  }
+  return Buffer.concat(parts);
+}

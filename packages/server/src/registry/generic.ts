@@ -1,3 +1,4 @@
+import { readStream } from './blobs.js';
 /**
  * Generic file repositories: files at arbitrary paths (/files/<repo>/<path>), content-addressed in the registry's
  * blob store, plus the detached signatures stored beside them.
@@ -146,19 +147,6 @@ class Hasher extends Transform {
   }
 }
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream) {
-    n += (c as Buffer).length;
-    if (n > limit) {
-      stream.destroy();
-      throw new Error(`larger than ${limit} bytes`);
-    }
-    parts.push(c as Buffer);
-  }
-  return Buffer.concat(parts);
-}
 
 const now = (): string => new Date().toISOString();
 const fileRef = (path: string): string => `file:${path}`;
@@ -308,7 +296,7 @@ export class GenericFiles {
 
   /** The artifact as the signature kind needs it: the bytes when small enough, else the digest that kind signs. */
   private async artifactFor(file: FileRow, kind: SignatureKind): Promise<Artifact | string> {
-    if (file.size <= MAX_VERIFY_IN_MEMORY) return { bytes: await readAll(await this.open(file), MAX_VERIFY_IN_MEMORY) };
+    if (file.size <= MAX_VERIFY_IN_MEMORY) return { bytes: await readStream(await this.open(file), MAX_VERIFY_IN_MEMORY) };
     const algorithm = kind === 'minisign' ? 'blake2b512' : kind === 'sshsig' ? 'sha512' : 'sha256';
     if (kind === 'pgp' || kind === 'signify') return `a ${kind} signature covers the file bytes; files over ${MAX_VERIFY_IN_MEMORY >> 20} MiB are not verified from their bytes`;
     if (algorithm === 'sha256') return { digest: { algorithm, value: Buffer.from(file.digest.slice(7), 'hex') } };
@@ -335,7 +323,7 @@ export class GenericFiles {
     if (sig.size > MAX_SIGNATURE_FILE) {
       return { ...empty, kind: 'unknown', status: 'invalid', checks: [], reason: `the signature file is ${sig.size} bytes; signatures over ${MAX_SIGNATURE_FILE} bytes are not read` };
     }
-    const material = await readAll(await this.open(sig), MAX_SIGNATURE_FILE);
+    const material = await readStream(await this.open(sig), MAX_SIGNATURE_FILE);
     const kind = detectSignatureKind(material);
     if (!kind) return { ...empty, kind: 'unknown', status: 'invalid', checks: [], reason: 'not a signature Signet recognises (Sigstore bundle, cosign, OpenPGP, SSH, minisign, signify)' };
     const artifact = await this.artifactFor(file, kind);
@@ -455,7 +443,7 @@ export class GenericFiles {
       if (!list || list.size > MAX_CHECKSUMS_FILE) continue;
       let entries;
       try {
-        entries = parseChecksums((await readAll(await this.open(list), MAX_CHECKSUMS_FILE)).toString('utf8'));
+        entries = parseChecksums((await readStream(await this.open(list), MAX_CHECKSUMS_FILE)).toString('utf8'));
       } catch (e) {
         extra.push({ signature_path: listPath, kind: 'checksums', status: 'invalid', via: listPath, signer: {}, reason: `${listPath} cannot be read: ${(e as Error).message}`, checks: [] });
         continue;

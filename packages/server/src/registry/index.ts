@@ -1,7 +1,7 @@
 export { registryRoutes, type RegistryRouteOptions } from './routes.js';
 export { Registry, ATTACHMENT_TAG, type ReleaseGate, MAX_MANIFEST_BYTES, type RegistryOptions, type ManifestEvent, type ManifestListener, type ResolvedManifest, type GcResult } from './service.js';
 export { RegistryError, type RegistryErrorCode } from './errors.js';
-export { FsBlobStore, type BlobStore, type BlobRange } from './blobs.js';
+export { FsBlobStore, readStream, type BlobStore, type BlobRange } from './blobs.js';
 export { globMatch, principalAllows, tokenAllows, WRITER_ROLES, RegistryTokens, type AccessEntry, type Action, type Caller } from './access.js';
 export {
   parseDigest,
