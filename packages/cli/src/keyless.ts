@@ -19,6 +19,7 @@ import {
 import { CliError } from './errors.js';
 import { DEFAULT_SERVER, httpFetch, jsonOrUndefined } from './client.js';
 import { interactiveToken } from './oidc-flow.js';
+import { readText } from './io.js';
 
 /**
  * Keyless signing as Sigstore clients do it (sigstore-wire-formats §1, §2, §4.1): an ephemeral P-256 key, a
@@ -376,4 +377,21 @@ export async function signEnvelopeKeyless(
   });
   const bundle = dsseBundle({ key: { certificate: r.leaf }, envelope: r.extra, tlogEntries: r.tlogEntries, rfc3161Timestamps: r.timestamps });
   return { bundle, certificate: r.leaf, signature: r.signature, envelope: r.extra };
+}
+
+/** The identity token for keyless signing (flag, env, CI provider or interactive sign-in), saying where it came from. */
+export async function identityTokenFor(o: TokenOpts, fulcio: string): Promise<string> {
+  const { token, source } = await findIdentityToken(
+    o,
+    async (p) => {
+      try {
+        return await readText(p, 'identity token file');
+      } catch {
+        return undefined;
+      }
+    },
+    fulcio,
+  );
+  process.stderr.write(`Using the identity token from ${source}\n`);
+  return token;
 }

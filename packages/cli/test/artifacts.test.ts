@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, startSignetServer, tempDir } from '@signet/testkit';
 import { bundleReferrerManifest, descriptorFor, OCI_MANIFEST } from '@signet/core';
@@ -97,7 +97,7 @@ test('the registry verifies every signature it receives and shows per digest whi
     assert.equal(r.code, 0, r.stderr);
   }
   const predicate = join(dir, 'vuln.json');
-  (await import('node:fs')).writeFileSync(predicate, JSON.stringify({ scanner: { uri: 'https://example.test/scanner' } }));
+  writeFileSync(predicate, JSON.stringify({ scanner: { uri: 'https://example.test/scanner' } }));
   assert.equal((await signet(['attest', '--type', 'vuln', '--predicate', predicate, image], { env: { ...env, SIGSTORE_ID_TOKEN: token } })).code, 0);
   v = await view();
   const keyless = v.body.signatures.filter((x) => x.signer.type === 'certificate');

@@ -4,7 +4,7 @@
 // consumers until it is signed; warn accepts with a Warning header; revoking the key stops consumers at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, run, startSignetServer, tempDir } from '@signet/testkit';
 import { signet } from './helpers.js';
@@ -92,5 +92,4 @@ test('policy enforcement on push and pull: enforce, quarantine, warn, revocation
   // Revoking the release key: consumers are refused from that moment; signature artifacts stay readable.
   assert.equal((await post(`/api/v1/signing/keys/${key.id}/revoke`, {})).status, 200);
   assert.equal((await consumerGet('production/app', '1.0.0')).status, 403);
-  writeFileSync(join(dir, 'done'), '');
 });

@@ -19,3 +19,4 @@ export * from './x509/index.js';
 export * from './tsa/index.js';
 export * from './sigstore/index.js';
 export * from './oci/index.js';
+export { GENESIS_HASH as AUDIT_GENESIS_HASH, eventHash as auditEventHash, anchorArtifact as auditAnchorArtifact, type AuditEvent } from './audit/index.js';

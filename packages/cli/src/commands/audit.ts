@@ -1,34 +1,19 @@
 import { createHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import type { Command } from 'commander';
 import {
-  canonicalize,
-  ecdsaNoteVerifier,
-  fromHex,
+  auditEventHash,
+  AUDIT_GENESIS_HASH,
+  type AuditEvent,
   leafHash,
-  parseNote,
   publicKeyFromPem,
   spkiFingerprint,
   toHex,
   utf8,
-  verifyCheckpoint,
-  verifyInclusion,
 } from '@signet/core';
 import { CliError } from '../errors.js';
+import { logEntryProblem, type LogEntry } from '../log-entry.js';
 import { api, httpFetch, serverUrl, type ServerOpts } from '../client.js';
 import { readText } from '../io.js';
-
-interface AuditEvent {
-  seq: number;
-  time: string;
-  actor: string;
-  actor_name: string | null;
-  action: string;
-  target: string;
-  outcome: string;
-  details: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
 
 interface Anchor {
   seq: number;
@@ -38,25 +23,7 @@ interface Anchor {
   created_at: string;
 }
 
-interface LogEntry {
-  body: string;
-  integratedTime: number;
-  logID: string;
-  logIndex: number;
-  verification: { signedEntryTimestamp: string; inclusionProof: { logIndex: number; rootHash: string; treeSize: number; hashes: string[]; checkpoint: string } };
-}
-
-const GENESIS = '0'.repeat(64);
 const PAGE = 1000;
-
-/**
- * The server's chain construction (README "Audit log"): hash_n = hex SHA-256 of the JCS of the event's nine
- * fields {seq, time, actor, actor_name, action, target, outcome, details, prev_hash}.
- */
-function eventHash(e: AuditEvent): string {
-  const { seq, time, actor, actor_name, action, target, outcome, details, prev_hash } = e;
-  return createHash('sha256').update(canonicalize({ seq, time, actor, actor_name, action, target, outcome, details, prev_hash }), 'utf8').digest('hex');
-}
 
 class Broken extends CliError {
   constructor(message: string) {
@@ -77,20 +44,6 @@ async function pemFrom(o: ServerOpts, pinned: string | undefined, path: string, 
   }
 }
 
-async function checkCheckpoint(note: string, key: KeyObject, where: string): Promise<{ size: number; root: Uint8Array }> {
-  let names: string[];
-  try {
-    names = [...new Set(parseNote(note).signatures.map((s) => s.name))];
-  } catch (e) {
-    throw new Broken(`${where}: the checkpoint is malformed (${(e as Error).message})`);
-  }
-  for (const name of names) {
-    const r = await verifyCheckpoint(note, [ecdsaNoteVerifier(name, key)]);
-    if (r.ok) return { size: Number(r.checkpoint.size), root: r.checkpoint.rootHash };
-  }
-  throw new Broken(`${where}: the checkpoint is not signed by the log key`);
-}
-
 /** One anchor: the log entry (leaf, SET, inclusion against a signed checkpoint) and its signature over the head. */
 async function checkAnchor(o: ServerOpts, a: Anchor, logKey: KeyObject, auditKey: KeyObject): Promise<void> {
   const where = `anchor of seq ${a.seq} (log index ${a.log_index})`;
@@ -102,13 +55,8 @@ async function checkAnchor(o: ServerOpts, a: Anchor, logKey: KeyObject, auditKey
   const leaf = leafHash(body);
   if (toHex(leaf) !== a.uuid || !id.endsWith(a.uuid)) throw new Broken(`${where}: the log entry's body does not hash to the anchored UUID`);
   if (e.logIndex !== a.log_index) throw new Broken(`${where}: the log entry is at index ${e.logIndex}, not ${a.log_index}`);
-  if (e.logID !== spkiFingerprint(logKey)) throw new Broken(`${where}: the entry names log ${e.logID}, not this log`);
-  const set = utf8(canonicalize({ body: e.body, integratedTime: e.integratedTime, logID: e.logID, logIndex: e.logIndex }));
-  if (!nodeVerify('sha256', set, logKey, Buffer.from(e.verification.signedEntryTimestamp, 'base64'))) throw new Broken(`${where}: the signed entry timestamp does not verify with the log key`);
-  const p = e.verification.inclusionProof;
-  const cp = await checkCheckpoint(p.checkpoint, logKey, where);
-  if (cp.size !== p.treeSize || toHex(cp.root) !== p.rootHash) throw new Broken(`${where}: the inclusion proof does not match its signed checkpoint`);
-  if (!verifyInclusion(p.logIndex, p.treeSize, leaf, p.hashes.map((h) => fromHex(h)), cp.root)) throw new Broken(`${where}: the inclusion proof does not verify`);
+  const problem = await logEntryProblem(e, logKey);
+  if (problem) throw new Broken(`${where}: ${problem}`);
   let spec: { data?: { hash?: { algorithm?: string; value?: string } }; signature?: { content?: string; publicKey?: { content?: string } } };
   try {
     const parsed = JSON.parse(body.toString('utf8')) as { kind?: string; spec?: typeof spec };
@@ -200,7 +148,7 @@ export function register(program: Command): void {
     const events = await allPages<AuditEvent>(o, '/api/v1/audit', 'events');
     const anchors = await allPages<Anchor>(o, '/api/v1/audit/anchors', 'anchors');
     // The chain: consecutive seqs from 1, each event hashing to its stored hash and linking to the one before.
-    const hashes: string[] = [GENESIS];
+    const hashes: string[] = [AUDIT_GENESIS_HASH];
     for (const e of events) {
       const expected = hashes.length;
       if (e.seq !== expected) {
@@ -210,7 +158,7 @@ export function register(program: Command): void {
             : `seq ${e.seq} appears out of order after seq ${expected - 1}`,
         );
       }
-      const computed = eventHash(e);
+      const computed = auditEventHash(e);
       if (computed !== e.hash) throw new Broken(`seq ${e.seq} was altered: its content hashes to ${computed}, but the chain recorded ${e.hash}`);
       const prev = hashes[expected - 1] as string;
       if (e.prev_hash !== prev) {

@@ -11,7 +11,6 @@ import {
   INTOTO_PAYLOAD_TYPE,
   SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  SignetError,
   buildPredicate,
   buildSimpleSigningPayload,
   bundleReferrerManifest,
@@ -34,9 +33,9 @@ import {
   type DsseEnvelope,
   type Statement,
 } from '@signet/core';
-import { CliError } from '../errors.js';
+import { CliError, userErrors } from '../errors.js';
 import { readText, writeOutput } from '../io.js';
-import { findIdentityToken, keylessEndpoints, signBlobKeyless, signEnvelopeKeyless, type EndpointOpts } from '../keyless.js';
+import { identityTokenFor, keylessEndpoints, signBlobKeyless, signEnvelopeKeyless, type EndpointOpts } from '../keyless.js';
 import { loadSigningKey, type SigningKey } from '../signing-key.js';
 import { EMPTY_BLOB, pushReferrer, resolveImage, writeLegacyLayer, type ResolvedImage } from '../oci/image.js';
 import { formatRef, parseImageRef } from '../oci/reference.js';
@@ -80,22 +79,6 @@ function tlogUpload(v: boolean | string): boolean {
   throw new CliError(`--tlog-upload takes true or false (got "${v}")`);
 }
 
-async function identityToken(o: ImageKeylessOpts, fulcio: string): Promise<string> {
-  const { token, source } = await findIdentityToken(
-    o,
-    async (p) => {
-      try {
-        return await readText(p, 'identity token file');
-      } catch {
-        return undefined;
-      }
-    },
-    fulcio,
-  );
-  process.stderr.write(`Using the identity token from ${source}\n`);
-  return token;
-}
-
 /** -a key=value pairs (cosign's annotations). */
 export function parseAnnotations(list: string[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -118,7 +101,7 @@ async function signerFor(opts: ImageKeylessOpts & { key?: string }): Promise<Sig
     return { kind: 'key', key };
   }
   const ep = keylessEndpoints(opts);
-  const token = await identityToken(opts, ep.fulcio);
+  const token = await identityTokenFor(opts, ep.fulcio);
   return { kind: 'keyless', ep, token, tlogUpload: tlogUpload(opts.tlogUpload), ...(opts.outputCertificate ? { outputCertificate: opts.outputCertificate } : {}) };
 }
 
@@ -192,16 +175,6 @@ interface AttestOpts extends ImageKeylessOpts {
   legacy?: boolean;
 }
 
-function wrap<T extends unknown[]>(fn: (...a: T) => Promise<void>): (...a: T) => Promise<void> {
-  return async (...a: T) => {
-    try {
-      await fn(...a);
-    } catch (e) {
-      if (e instanceof SignetError) throw new CliError(e.message);
-      throw e;
-    }
-  };
-}
 
 export function register(program: Command): void {
   imageKeylessOptions(
@@ -216,7 +189,7 @@ export function register(program: Command): void {
       .option('-a, --annotations <key=value>', 'annotation to sign along (repeatable)', collect)
       .option('--legacy', "write cosign's legacy .sig tag (simple-signing payload) instead of a bundle referrer"),
   ).action(
-    wrap(async (image: string, opts: SignOpts) => {
+    userErrors(async (image: string, opts: SignOpts) => {
       const ref = parseImageRef(image);
       const annotations = parseAnnotations(opts.annotations);
       tlogUpload(opts.tlogUpload);
@@ -252,7 +225,7 @@ export function register(program: Command): void {
       .option('--key <path>', 'private key (cosign .key or PKCS#8 PEM); omit to sign keyless')
       .option('--legacy', "write cosign's legacy .att tag instead of a bundle referrer"),
   ).action(
-    wrap(async (image: string, opts: AttestOpts) => {
+    userErrors(async (image: string, opts: AttestOpts) => {
       const ref = parseImageRef(image);
       const predicateType = predicateTypeFor(opts.type);
       const predicate = buildPredicate(opts.type, await readText(opts.predicate, 'predicate file'));

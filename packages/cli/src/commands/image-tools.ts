@@ -10,7 +10,6 @@ import {
   COSIGN_SIGN_PREDICATE_TYPE,
   SBOM_MEDIA_TYPES,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  SignetError,
   fromBase64,
   isBase64,
   legacyTag,
@@ -21,21 +20,11 @@ import {
   type Descriptor,
   type LegacySuffix,
 } from '@signet/core';
-import { CliError } from '../errors.js';
+import { CliError, userErrors } from '../errors.js';
 import { readInput, readText } from '../io.js';
 import { clientFor, copyManifest, listReferrers, readLegacy, resolveImage, updateReferrersTag, writeLegacyLayer } from '../oci/image.js';
 import { formatRef, parseImageRef } from '../oci/reference.js';
 
-function wrap<T extends unknown[]>(fn: (...a: T) => Promise<void>): (...a: T) => Promise<void> {
-  return async (...a: T) => {
-    try {
-      await fn(...a);
-    } catch (e) {
-      if (e instanceof SignetError) throw new CliError(e.message);
-      throw e;
-    }
-  };
-}
 
 const SUFFIX_TITLES: Record<LegacySuffix, string> = { sig: 'Signatures', att: 'Attestations', sbom: 'SBOMs' };
 
@@ -77,7 +66,7 @@ export function register(program: Command): void {
     .argument('<image>', 'host[:port]/repository[:tag|@digest]')
     .option('--output <format>', 'text or json', 'text')
     .action(
-      wrap(async (image: string, opts: { output: string }) => {
+      userErrors(async (image: string, opts: { output: string }) => {
         if (opts.output !== 'text' && opts.output !== 'json') throw new CliError('--output must be text or json');
         const img = await resolveImage(parseImageRef(image));
         const { client, ref } = img;
@@ -126,7 +115,7 @@ export function register(program: Command): void {
     .argument('<image>', 'host[:port]/repository[:tag|@digest]')
     .option('--type <type>', 'signature, attestation or sbom', 'signature')
     .action(
-      wrap(async (image: string, opts: { type: string }) => {
+      userErrors(async (image: string, opts: { type: string }) => {
         const suffix = ({ signature: 'sig', attestation: 'att', sbom: 'sbom' } as const)[opts.type as 'signature'];
         if (!suffix) throw new CliError(`--type must be signature, attestation or sbom (got "${opts.type}")`);
         const img = await resolveImage(parseImageRef(image));
@@ -143,7 +132,7 @@ export function register(program: Command): void {
     .option('--type <type>', 'spdx, cyclonedx or syft', 'spdx')
     .option('--input-format <format>', 'json, xml or text (default: from the content)')
     .action(
-      wrap(async (image: string, opts: { sbom: string; type: string; inputFormat?: string }) => {
+      userErrors(async (image: string, opts: { sbom: string; type: string; inputFormat?: string }) => {
         const ref = parseImageRef(image);
         const data = await readInput(opts.sbom, 'SBOM file');
         const mediaType = sbomMediaType(opts.type, opts.inputFormat, Buffer.from(data.subarray(0, 64)).toString('utf8'));
@@ -162,7 +151,7 @@ export function register(program: Command): void {
     .option('--certificate <path>', 'the signing certificate (PEM), for keyless signatures')
     .option('--certificate-chain <path>', 'its intermediates and root (PEM)')
     .action(
-      wrap(async (image: string, opts: { payload: string; signature: string; certificate?: string; certificateChain?: string }) => {
+      userErrors(async (image: string, opts: { payload: string; signature: string; certificate?: string; certificateChain?: string }) => {
         const ref = parseImageRef(image);
         const payload = await readInput(opts.payload, 'payload file');
         const p = parseSimpleSigningPayload(payload);
@@ -193,7 +182,7 @@ export function register(program: Command): void {
     .argument('<destination>', 'host[:port]/repository[:tag]; without a tag the source tag is used')
     .option('--only <kinds>', 'copy only these attachments, not the image: comma-separated sig, att, sbom')
     .action(
-      wrap(async (source: string, destination: string, opts: { only?: string }) => {
+      userErrors(async (source: string, destination: string, opts: { only?: string }) => {
         const s = parseImageRef(source);
         const d = parseImageRef(destination);
         if (d.digest) throw new CliError('the destination takes a tag, not a digest: the copy keeps the source digest');

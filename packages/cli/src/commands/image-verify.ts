@@ -11,7 +11,6 @@ import {
   DSSE_ENVELOPE_MEDIA_TYPE,
   MAX_SIGNATURE_BYTES,
   SIMPLE_SIGNING_MEDIA_TYPE,
-  SignetError,
   ANNOTATION_BUNDLE_PREDICATE_TYPE,
   legacyTag,
   parseSimpleSigningPayload,
@@ -24,7 +23,7 @@ import {
   type Statement,
   type Verdict,
 } from '@signet/core';
-import { CliError } from '../errors.js';
+import { CliError, userErrors } from '../errors.js';
 import { failure, summary } from '../output.js';
 import { listReferrers, resolveImage, readLegacy, type ResolvedImage } from '../oci/image.js';
 import { formatRef, parseImageRef } from '../oci/reference.js';
@@ -194,16 +193,6 @@ function report(img: ResolvedImage, attempts: Attempt[], what: 'signature' | 'at
   else process.stdout.write(`${JSON.stringify(ok.map((a) => a.output))}\n`);
 }
 
-function wrap<T extends unknown[]>(fn: (...a: T) => Promise<void>): (...a: T) => Promise<void> {
-  return async (...a: T) => {
-    try {
-      await fn(...a);
-    } catch (e) {
-      if (e instanceof SignetError) throw new CliError(e.message);
-      throw e;
-    }
-  };
-}
 
 export function register(program: Command): void {
   const common = (c: Command): Command =>
@@ -229,7 +218,7 @@ export function register(program: Command): void {
       .description("verify a container image's signatures: Sigstore bundle referrers (cosign v3) and the legacy sha256-<hex>.sig tag; prints the verified claims as JSON")
       .option('--signed-repository <repo>', 'also accept legacy signatures whose docker-reference names this repository (e.g. the one an image was copied from; repeatable)', collect),
   ).action(
-    wrap(async (image: string, opts: ImageVerifyOpts) => {
+    userErrors(async (image: string, opts: ImageVerifyOpts) => {
       const ref = parseImageRef(image);
       const trust = await imageTrust(opts);
       const img = await resolveImage(ref);
@@ -242,7 +231,7 @@ export function register(program: Command): void {
       .description("verify a container image's in-toto attestations: Sigstore bundle referrers and the legacy sha256-<hex>.att tag; prints each verified envelope")
       .option('--type <type>', 'the predicate type required (cosign names: slsaprovenance, spdxjson, cyclonedx, vuln, custom…, or a URI); default any'),
   ).action(
-    wrap(async (image: string, opts: ImageVerifyOpts) => {
+    userErrors(async (image: string, opts: ImageVerifyOpts) => {
       const ref = parseImageRef(image);
       const predicateType = opts.type ? predicateTypeFor(opts.type) : undefined;
       const trust = await imageTrust(opts);

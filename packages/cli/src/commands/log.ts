@@ -1,26 +1,22 @@
-import { verify as nodeVerify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import {
   TileHashReader,
-  canonicalize,
-  ecdsaNoteVerifier,
   fromHex,
   leafHash,
-  parseNote,
   publicKeyFromPem,
   rootAt,
   spkiFingerprint,
   tilePath,
   toHex,
   utf8,
-  verifyCheckpoint,
   verifyConsistency,
-  verifyInclusion,
 } from '@signet/core';
 import { CliError } from '../errors.js';
+import { checkpointOf, logEntryProblem, type LogEntry } from '../log-entry.js';
 import { api, serverUrl } from '../client.js';
 import { readText } from '../io.js';
 
@@ -38,14 +34,6 @@ interface LogInfo {
   treeID: string;
 }
 
-interface Entry {
-  body: string;
-  integratedTime: number;
-  logID: string;
-  logIndex: number;
-  verification: { signedEntryTimestamp: string; inclusionProof: { logIndex: number; rootHash: string; treeSize: number; hashes: string[]; checkpoint: string } };
-}
-
 function base(o: LogOpts): string {
   return o.rekorUrl ? serverUrl({ server: o.rekorUrl }) : serverUrl(o);
 }
@@ -60,19 +48,11 @@ async function logKey(o: LogOpts, url: string): Promise<KeyObject> {
   return publicKeyFromPem(await res.text());
 }
 
-/** Verifies a checkpoint note with the log key, whatever name the log signs under; returns its size and root. */
+/** Verifies a checkpoint note with the log key; its size and root. */
 async function checkCheckpoint(note: string, key: KeyObject): Promise<{ size: number; root: Uint8Array }> {
-  let names: string[];
-  try {
-    names = [...new Set(parseNote(note).signatures.map((s) => s.name))];
-  } catch (e) {
-    throw new CliError(`the log's checkpoint is malformed: ${(e as Error).message}`);
-  }
-  for (const name of names) {
-    const r = await verifyCheckpoint(note, [ecdsaNoteVerifier(name, key)]);
-    if (r.ok) return { size: Number(r.checkpoint.size), root: r.checkpoint.rootHash };
-  }
-  throw new CliError('the checkpoint is not signed by the log key');
+  const cp = await checkpointOf(note, key);
+  if ('problem' in cp) throw new CliError(`the log's ${cp.problem}`);
+  return cp;
 }
 
 interface State {
@@ -121,17 +101,10 @@ async function signedHead(o: LogOpts): Promise<{ url: string; key: KeyObject; in
   return { url, key, info, size: cp.size, root: cp.root, logId: spkiFingerprint(key) };
 }
 
-async function checkEntry(id: string, e: Entry, key: KeyObject): Promise<void> {
-  const leaf = leafHash(Buffer.from(e.body, 'base64'));
-  if (!id.endsWith(toHex(leaf))) throw new CliError(`entry ${id}: its UUID is not the hash of its body`);
-  const keyLogId = spkiFingerprint(key);
-  if (e.logID !== keyLogId) throw new CliError(`entry ${id} names log ${e.logID}, not this log (${keyLogId})`);
-  const set = utf8(canonicalize({ body: e.body, integratedTime: e.integratedTime, logID: e.logID, logIndex: e.logIndex }));
-  if (!nodeVerify('sha256', set, key, Buffer.from(e.verification.signedEntryTimestamp, 'base64'))) throw new CliError(`entry ${id}: the signed entry timestamp does not verify`);
-  const p = e.verification.inclusionProof;
-  const cp = await checkCheckpoint(p.checkpoint, key);
-  if (cp.size !== p.treeSize || toHex(cp.root) !== p.rootHash) throw new CliError(`entry ${id}: the inclusion proof does not match its checkpoint`);
-  if (!verifyInclusion(p.logIndex, p.treeSize, leaf, p.hashes.map((h) => fromHex(h)), cp.root)) throw new CliError(`entry ${id}: the inclusion proof does not verify`);
+async function checkEntry(id: string, e: LogEntry, key: KeyObject): Promise<void> {
+  if (!id.endsWith(toHex(leafHash(Buffer.from(e.body, 'base64'))))) throw new CliError(`entry ${id}: its UUID is not the hash of its body`);
+  const problem = await logEntryProblem(e, key);
+  if (problem) throw new CliError(`entry ${id}: ${problem}`);
 }
 
 export function register(program: Command): void {
@@ -173,7 +146,7 @@ export function register(program: Command): void {
     const url = base(o);
     const key = await logKey(o, url);
     const path = o.logIndex ? `/api/v1/log/entries?logIndex=${o.logIndex}` : `/api/v1/log/entries/${encodeURIComponent(o.uuid as string)}`;
-    const res = await api<Record<string, Entry>>({ base: url }, 'GET', path);
+    const res = await api<Record<string, LogEntry>>({ base: url }, 'GET', path);
     const [id, e] = Object.entries(res)[0] ?? [];
     if (!id || !e) throw new CliError('the log answered with no entry');
     await checkEntry(id, e, key);

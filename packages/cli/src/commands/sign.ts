@@ -24,7 +24,7 @@ import {
 import { CliError } from '../errors.js';
 import { readInput, readText, writeOutput } from '../io.js';
 import { loadSigningKey, type SigningKey } from '../signing-key.js';
-import { findIdentityToken, keylessEndpoints, signBlobKeyless, signEnvelopeKeyless, type EndpointOpts } from '../keyless.js';
+import { identityTokenFor, keylessEndpoints, signBlobKeyless, signEnvelopeKeyless, type EndpointOpts } from '../keyless.js';
 
 /** The bundle's public key hint: base64 of the SHA-256 of the public key's SPKI DER. */
 function keyHint(k: Extract<SigningKey, { kind: 'pkix' }>): string {
@@ -66,22 +66,6 @@ function keylessOptions(c: Command): Command {
     .option('-y, --yes', 'accepted for cosign compatibility (there is no prompt to skip)');
 }
 
-async function tokenFrom(o: KeylessOpts, fulcio: string): Promise<string> {
-  const { token, source } = await findIdentityToken(
-    o,
-    async (p) => {
-      try {
-        return await readText(p, 'identity token file');
-      } catch {
-        return undefined;
-      }
-    },
-    fulcio,
-  );
-  process.stderr.write(`Using the identity token from ${source}\n`);
-  return token;
-}
-
 async function writeCertificate(path: string | undefined, der: Uint8Array): Promise<void> {
   if (!path) return;
   await writeOutput(path, toPem('CERTIFICATE', der), { force: true, what: 'certificate' });
@@ -116,7 +100,7 @@ export function register(program: Command): void {
       if (!opts.key) {
         if (!opts.bundle) throw new CliError('keyless signing writes a Sigstore bundle: give --bundle <path> (or sign with --key)');
         const ep = keylessEndpoints(opts);
-        const token = await tokenFrom(opts, ep.fulcio);
+        const token = await identityTokenFor(opts, ep.fulcio);
         const data = await readInput(file, 'file to sign');
         const r = await signBlobKeyless(data, ep, token, { tlogUpload: opts.tlogUpload });
         await writeOutput(opts.bundle, `${JSON.stringify(r.bundle)}\n`, { force: true, what: 'bundle' });
@@ -183,7 +167,7 @@ export function register(program: Command): void {
       const ep = opts.key ? undefined : keylessEndpoints(opts);
       const key = opts.key ? await loadSigningKey(opts.key) : undefined;
       if (key && key.kind !== 'pkix') throw new CliError(`attestations are signed with a cosign or PEM key, not a ${key.kind} key`);
-      const token = ep ? await tokenFrom(opts, ep.fulcio) : undefined;
+      const token = ep ? await identityTokenFor(opts, ep.fulcio) : undefined;
       const data = await readInput(file, 'file');
       const statement = makeStatement({
         subjects: [{ name: file === '-' ? 'stdin' : basename(file), digest: { sha256: sha256(data) } }],

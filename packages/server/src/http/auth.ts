@@ -38,3 +38,21 @@ export function requireRole(req: FastifyRequest, roles: readonly Role[]): Princi
   if (!roles.includes(p.role)) throw new IdentityError('FORBIDDEN', `role "${p.role}" may not do this (needs ${roles.join(' or ')})`);
   return p;
 }
+
+/** Every role: reading keys, policies and the like needs a token, any role. */
+export const ANY_ROLE: readonly Role[] = ['admin', 'signer', 'publisher', 'reader'];
+
+/**
+ * For mutations of server-wide configuration (keys, policies): an admin token that is not limited to
+ * repositories. A refusal of a known token is reported to `onDenied` (an audit event) before it is thrown.
+ */
+export async function requireUnrestrictedAdmin(req: FastifyRequest, what: string, onDenied: (p: Principal, reason: string) => Promise<unknown>): Promise<Principal> {
+  try {
+    const p = requireRole(req, ['admin']);
+    if (p.repositories) throw new IdentityError('FORBIDDEN', `a token limited to repositories may not manage ${what}; use an admin token without repositories`);
+    return p;
+  } catch (e) {
+    if (e instanceof IdentityError && e.code === 'FORBIDDEN' && req.principal) await onDenied(req.principal, e.message);
+    throw e;
+  }
+}

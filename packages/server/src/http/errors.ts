@@ -4,7 +4,7 @@ import type { ConfigErrorCode } from '../config/errors.js';
 import type { IdentityErrorCode } from '../identity/errors.js';
 import type { TlogErrorCode } from '../tlog/errors.js';
 import type { CaErrorCode } from '../ca/errors.js';
-import type { RegistryErrorCode } from '../registry/errors.js';
+import { REGISTRY_STATUS, type RegistryErrorCode } from '../registry/errors.js';
 import type { KeyErrorCode } from '../keys/errors.js';
 import type { AuditErrorCode } from '../audit/errors.js';
 import type { ArtifactErrorCode } from '../artifacts/errors.js';
@@ -63,21 +63,8 @@ export const STATUS: Record<ErrorCode, number> = {
   FILE_NOT_FOUND: 404,
   CHECKSUM_MISMATCH: 400,
   RANGE_NOT_SATISFIABLE: 416,
-  // The OCI registry's codes (registry/errors.ts); under /v2/ the registry answers them in the spec's own format.
-  BLOB_UNKNOWN: 404,
-  BLOB_UPLOAD_INVALID: 400,
-  BLOB_UPLOAD_UNKNOWN: 404,
-  DIGEST_INVALID: 400,
-  MANIFEST_BLOB_UNKNOWN: 400,
-  MANIFEST_INVALID: 400,
-  MANIFEST_UNKNOWN: 404,
-  NAME_INVALID: 400,
-  NAME_UNKNOWN: 404,
-  SIZE_INVALID: 400,
-  UNAUTHORIZED: 401,
-  DENIED: 403,
-  UNSUPPORTED: 415,
-  TOOMANYREQUESTS: 429,
+  // The OCI registry's codes, with the registry's own table; under /v2/ it answers them in the spec's format.
+  ...REGISTRY_STATUS,
 };
 
 function fromFastify(e: FastifyError): { status: number; code: ErrorCode; message: string } | undefined {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireRole } from '../http/auth.js';
-import { IdentityError, type Principal, type Role } from '../identity/index.js';
+import { ANY_ROLE, requireRole, requireUnrestrictedAdmin } from '../http/auth.js';
+import type { Principal } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { KeyError } from './errors.js';
 import { KEY_TYPES, type KeyType } from './material.js';
@@ -13,7 +13,6 @@ export { KeyError, type KeyErrorCode } from './errors.js';
 export { globMatches, globsIntersect, globProblem } from './globs.js';
 
 /** Every role may list and read keys (within its repositories); only an admin not limited to repositories manages them. */
-const READERS: readonly Role[] = ['admin', 'signer', 'publisher', 'reader'];
 
 const idParams = { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } as const;
 
@@ -41,19 +40,9 @@ interface CreateBody {
  * with its own. Denied mutations by a known token are audit events too.
  */
 export const keysRoutes: FastifyPluginAsync<{ keys: KeyService; audit: AuditLog }> = async (app, { keys, audit }) => {
-  const manage = async (req: FastifyRequest, action: string, target: string): Promise<Principal> => {
-    try {
-      const p = requireRole(req, ['admin']);
-      if (p.repositories) throw new IdentityError('FORBIDDEN', 'a token limited to repositories may not manage signing keys; use an admin token without repositories');
-      return p;
-    } catch (e) {
-      if (e instanceof IdentityError && e.code === 'FORBIDDEN' && req.principal) {
-        await audit.record({ actor: req.principal, action, target, outcome: 'denied', details: { reason: e.message } });
-      }
-      throw e;
-    }
-  };
-  const scope = (req: FastifyRequest): readonly string[] | undefined => requireRole(req, READERS).repositories;
+  const manage = (req: FastifyRequest, action: string, target: string): Promise<Principal> =>
+    requireUnrestrictedAdmin(req, 'signing keys', (actor, reason) => audit.record({ actor, action, target, outcome: 'denied', details: { reason } }));
+  const scope = (req: FastifyRequest): readonly string[] | undefined => requireRole(req, ANY_ROLE).repositories;
 
   app.post(
     '/api/v1/signing/keys',

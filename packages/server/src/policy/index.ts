@@ -5,8 +5,8 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import { requireRole } from '../http/auth.js';
-import { IdentityError, type Principal, type Role } from '../identity/index.js';
+import { ANY_ROLE, requireRole, requireUnrestrictedAdmin } from '../http/auth.js';
+import { IdentityError, type Principal } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { principalAllows, type Registry } from '../registry/index.js';
 import { globProblem } from '../keys/index.js';
@@ -22,7 +22,6 @@ export { verifyArtifact, artifactOf, type VerifyRequest, type VerifyResult, type
 export { PolicyError, type PolicyErrorCode } from './errors.js';
 export { releaseGate } from './enforcement.js';
 
-const READERS: readonly Role[] = ['admin', 'signer', 'publisher', 'reader'];
 /** Policy documents are small; YAML aliases are capped so a document cannot expand without bound. */
 const MAX_POLICY_BYTES = 256 * 1024;
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } } as const;
@@ -39,19 +38,9 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
     }
   });
 
-  const manage = async (req: FastifyRequest, action: string, target: string): Promise<Principal> => {
-    try {
-      const p = requireRole(req, ['admin']);
-      if (p.repositories) throw new IdentityError('FORBIDDEN', 'a token limited to repositories may not manage signing policies; use an admin token without repositories');
-      return p;
-    } catch (e) {
-      if (e instanceof IdentityError && e.code === 'FORBIDDEN' && req.principal) {
-        await audit.record({ actor: req.principal, action, target, outcome: 'denied', details: { reason: e.message } });
-      }
-      throw e;
-    }
-  };
-  const scope = (req: FastifyRequest): readonly string[] | undefined => requireRole(req, READERS).repositories;
+  const manage = (req: FastifyRequest, action: string, target: string): Promise<Principal> =>
+    requireUnrestrictedAdmin(req, 'signing policies', (actor, reason) => audit.record({ actor, action, target, outcome: 'denied', details: { reason } }));
+  const scope = (req: FastifyRequest): readonly string[] | undefined => requireRole(req, ANY_ROLE).repositories;
   const target = (body: unknown): string => {
     const n = (body as { name?: unknown } | null)?.name;
     return `policy-name:${typeof n === 'string' ? n.slice(0, 128) : '?'}`;
@@ -93,7 +82,7 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
       },
     },
     async (req) => {
-      const p = requireRole(req, READERS);
+      const p = requireRole(req, ANY_ROLE);
       const b = req.body as { policy?: unknown; id?: string; repositories?: string[] };
       if ((b.policy === undefined) === (b.id === undefined)) throw new PolicyError('INVALID_POLICY', 'give either policy (an inline policy document) or id (a stored policy id or name), not both or neither');
       for (const [i, g] of (b.repositories ?? []).entries()) {
