@@ -72,7 +72,7 @@ export function imageKeylessOptions(c: Command): Command {
     .option('-y, --yes', 'accepted for cosign compatibility (there is no prompt to skip)');
 }
 
-function tlogUpload(v: boolean | string): boolean {
+export function tlogUpload(v: boolean | string): boolean {
   if (typeof v === 'boolean') return v;
   if (/^(true|1|yes)$/i.test(v)) return true;
   if (/^(false|0|no)$/i.test(v)) return false;
@@ -90,11 +90,12 @@ export function parseAnnotations(list: string[] | undefined): Record<string, str
   return out;
 }
 
-type Signer =
+export type Signer =
   | { kind: 'key'; key: Extract<SigningKey, { kind: 'pkix' }> }
   | { kind: 'keyless'; ep: ReturnType<typeof keylessEndpoints>; token: string; tlogUpload: boolean; outputCertificate?: string };
 
-async function signerFor(opts: ImageKeylessOpts & { key?: string }): Promise<Signer> {
+/** The key (decrypted: cosign's password handling) or the keyless session (an identity token) to sign with. */
+export async function signerFor(opts: ImageKeylessOpts & { key?: string }): Promise<Signer> {
   if (opts.key) {
     const key = await loadSigningKey(opts.key);
     if (key.kind !== 'pkix') throw new CliError(`images are signed with a cosign or PEM key, not a ${key.kind} key`);
@@ -162,10 +163,46 @@ async function pushBundle(img: ResolvedImage, bundle: BundleJson, predicateType:
   return formatRef(img.ref, { digest: r.digest });
 }
 
-interface SignOpts extends ImageKeylessOpts {
+export interface SignOpts extends ImageKeylessOpts {
   key?: string;
   annotations?: string[];
   legacy?: boolean;
+}
+
+/** The signer options of `signet sign` (and `signet copy --sign`): --key, -a, --legacy and the keyless flags. */
+export function imageSignOptions(c: Command, prefix = ''): Command {
+  return imageKeylessOptions(
+    c
+      .option('--key <path>', `${prefix}private key (cosign .key or PKCS#8 PEM); omit to sign keyless`)
+      .option('-a, --annotations <key=value>', `${prefix}annotation to sign along (repeatable)`, collect)
+      .option('--legacy', `${prefix}write cosign's legacy .sig tag (simple-signing payload) instead of a bundle referrer`),
+  );
+}
+
+/**
+ * Signs an image by its digest as `signet sign` does: a v0.3 bundle referrer (cosign v3, reference §1.4), or with
+ * `legacy` a layer in the `sha256-<hex>.sig` image (§1.2) whose docker-reference is `img.ref.name`. Returns the
+ * reference of what was pushed (the referrer by digest, or the .sig tag).
+ */
+export async function signImage(img: ResolvedImage, signer: Signer, opts: { annotations: Record<string, string>; legacy: boolean }): Promise<string> {
+  const { ref } = img;
+  const annotations = opts.annotations;
+  if (!opts.legacy) {
+    const { bundle } = await signStatement(signer, signatureStatement(img, annotations));
+    return pushBundle(img, bundle, COSIGN_SIGN_PREDICATE_TYPE);
+  }
+  const payload = buildSimpleSigningPayload({ dockerReference: ref.name, manifestDigest: img.digest, optional: Object.keys(annotations).length ? annotations : null });
+  let ann: CosignLayerAnnotations;
+  if (signer.kind === 'key') {
+    ann = { signature: toBase64(await signData(signer.key.privateKey, payload)) };
+  } else {
+    const r = await signBlobKeyless(payload, signer.ep, signer.token, { tlogUpload: signer.tlogUpload });
+    await writeCertificate(signer, r.certificate);
+    ann = keylessAnnotations(r.bundle, r.certificate, toBase64(r.signature));
+  }
+  const w = await writeLegacyLayer(img.client, ref.repository, img.digest, 'sig', payload, SIMPLE_SIGNING_MEDIA_TYPE, writeCosignAnnotations(ann));
+  process.stderr.write(w.added ? `Pushed the signature to ${formatRef(ref, { tag: w.tag })} (${w.layers} signature${w.layers === 1 ? '' : 's'})\n` : `The signature is already in ${formatRef(ref, { tag: w.tag })}\n`);
+  return formatRef(ref, { tag: w.tag });
 }
 
 interface AttestOpts extends ImageKeylessOpts {
@@ -177,17 +214,14 @@ interface AttestOpts extends ImageKeylessOpts {
 
 
 export function register(program: Command): void {
-  imageKeylessOptions(
+  imageSignOptions(
     program
       .command('sign')
       .description(
         'sign a container image as cosign v3 does: a Sigstore bundle (DSSE over an in-toto statement about the image digest) pushed as an OCI referrer; ' +
           '--legacy writes the sha256-<hex>.sig tag layout instead. Keyless without --key',
       )
-      .argument('<image>', 'host[:port]/repository[:tag|@digest]; a tag is resolved and its digest signed')
-      .option('--key <path>', 'private key (cosign .key or PKCS#8 PEM); omit to sign keyless')
-      .option('-a, --annotations <key=value>', 'annotation to sign along (repeatable)', collect)
-      .option('--legacy', "write cosign's legacy .sig tag (simple-signing payload) instead of a bundle referrer"),
+      .argument('<image>', 'host[:port]/repository[:tag|@digest]; a tag is resolved and its digest signed'),
   ).action(
     userErrors(async (image: string, opts: SignOpts) => {
       const ref = parseImageRef(image);
@@ -195,23 +229,7 @@ export function register(program: Command): void {
       tlogUpload(opts.tlogUpload);
       const img = await resolveImage(ref);
       const signer = await signerFor(opts);
-      if (!opts.legacy) {
-        const { bundle } = await signStatement(signer, signatureStatement(img, annotations));
-        process.stdout.write(`${await pushBundle(img, bundle, COSIGN_SIGN_PREDICATE_TYPE)}\n`);
-        return;
-      }
-      const payload = buildSimpleSigningPayload({ dockerReference: ref.name, manifestDigest: img.digest, optional: Object.keys(annotations).length ? annotations : null });
-      let ann: CosignLayerAnnotations;
-      if (signer.kind === 'key') {
-        ann = { signature: toBase64(await signData(signer.key.privateKey, payload)) };
-      } else {
-        const r = await signBlobKeyless(payload, signer.ep, signer.token, { tlogUpload: signer.tlogUpload });
-        await writeCertificate(signer, r.certificate);
-        ann = keylessAnnotations(r.bundle, r.certificate, toBase64(r.signature));
-      }
-      const w = await writeLegacyLayer(img.client, ref.repository, img.digest, 'sig', payload, SIMPLE_SIGNING_MEDIA_TYPE, writeCosignAnnotations(ann));
-      process.stderr.write(w.added ? `Pushed the signature to ${formatRef(ref, { tag: w.tag })} (${w.layers} signature${w.layers === 1 ? '' : 's'})\n` : `The signature is already in ${formatRef(ref, { tag: w.tag })}\n`);
-      process.stdout.write(`${formatRef(ref, { tag: w.tag })}\n`);
+      process.stdout.write(`${await signImage(img, signer, { annotations, legacy: opts.legacy === true })}\n`);
     }),
   );
 

@@ -1,7 +1,8 @@
 /**
  * Image supply-chain utilities, as cosign has them: `tree` (referrers grouped by artifactType or predicateType,
  * and the legacy .sig/.att/.sbom tags), `triangulate` (the legacy tag of an image), `attach sbom|signature`
- * (legacy layouts) and `copy` (an image with its signatures, attestations and SBOMs, manifests byte-exact).
+ * (legacy layouts) and `copy` (an image with its signatures, attestations and SBOMs, manifests byte-exact; with
+ * --sign: push by digest, sign the destination digest, then tag — the order a signing policy in enforce mode accepts).
  */
 import type { Command } from 'commander';
 import {
@@ -22,8 +23,10 @@ import {
 } from '@signet/core';
 import { CliError, userErrors } from '../errors.js';
 import { readInput, readText } from '../io.js';
-import { clientFor, copyManifest, listReferrers, readLegacy, resolveImage, updateReferrersTag, writeLegacyLayer } from '../oci/image.js';
-import { formatRef, parseImageRef } from '../oci/reference.js';
+import { clientFor, copyManifest, listReferrers, readLegacy, resolveImage, updateReferrersTag, writeLegacyLayer, type CopyEnd } from '../oci/image.js';
+import type { ManifestData } from '../oci/registry.js';
+import { formatRef, parseImageRef, type ImageRef } from '../oci/reference.js';
+import { imageSignOptions, parseAnnotations, signImage, signerFor, tlogUpload, type SignOpts } from './image-sign.js';
 
 
 const SUFFIX_TITLES: Record<LegacySuffix, string> = { sig: 'Signatures', att: 'Attestations', sbom: 'SBOMs' };
@@ -175,48 +178,114 @@ export function register(program: Command): void {
       }),
     );
 
-  program
+  const copy = program
     .command('copy')
-    .description('copy an image (indexes recursively, manifests byte-exact, blobs mounted within a registry) with its signatures, attestations and SBOMs')
+    .description(
+      'copy an image (indexes recursively, manifests byte-exact, blobs mounted within a registry) with its signatures, attestations and SBOMs. ' +
+        'With --sign: push the copy by digest only, copy its signatures, sign it as the destination image (as `signet sign`, with the same key, keyless and --legacy options), ' +
+        'and only then tag it — the order a repository whose policy requires signatures accepts',
+    )
     .argument('<source>', 'host[:port]/repository[:tag|@digest]')
-    .argument('<destination>', 'host[:port]/repository[:tag]; without a tag the source tag is used')
+    .argument('<destination>', 'host[:port]/repository[:tag]; without a tag the source tag is used; with --sign also @digest (stored and signed by digest, no tag pushed)')
     .option('--only <kinds>', 'copy only these attachments, not the image: comma-separated sig, att, sbom')
-    .action(
-      userErrors(async (source: string, destination: string, opts: { only?: string }) => {
-        const s = parseImageRef(source);
-        const d = parseImageRef(destination);
+    .option('--sign', 'sign the copy at the destination (by digest) before its tag is pushed: with --key, else keyless');
+  const before = copy.options.length;
+  imageSignOptions(copy, 'with --sign: ');
+  /** The signer options, which mean something only with --sign (-y is accepted anywhere, as in cosign). */
+  const signerOptions = copy.options.slice(before).filter((o) => o.attributeName() !== 'yes');
+  copy.action(
+    userErrors(async (source: string, destination: string, opts: CopyOpts) => {
+      const s = parseImageRef(source);
+      const d = parseImageRef(destination);
+      const sign = opts.sign === true;
+      if (!sign) {
+        const given = signerOptions.filter((o) => copy.getOptionValueSource(o.attributeName()) === 'cli');
+        const stray = [...new Map(given.map((o) => [o.attributeName(), o.long ?? o.flags])).values()];
+        if (stray.length) throw new CliError(`${stray.join(', ')} ${stray.length === 1 ? 'is a signing option' : 'are signing options'}: add --sign to sign the copy`);
         if (d.digest) throw new CliError('the destination takes a tag, not a digest: the copy keeps the source digest');
-        const only = opts.only?.split(',').map((x) => x.trim()).filter(Boolean);
-        for (const k of only ?? []) if (!['sig', 'att', 'sbom'].includes(k)) throw new CliError(`--only takes sig, att and sbom (got "${k}")`);
-        const kinds = new Set(only ?? ['sig', 'att', 'sbom']);
-        const img = await resolveImage(s);
-        const src = { client: img.client, repo: s.repository };
-        const dst = { client: await clientFor(d), repo: d.repository };
-        const tag = d.tag ?? s.tag;
-        if (!only) {
-          await copyManifest(src, dst, img.digest, tag ? [tag] : []);
-          process.stderr.write(`Copied ${formatRef(s, { digest: img.digest })} to ${formatRef(d, tag ? { tag } : { digest: img.digest })}\n`);
+      }
+      const only = opts.only?.split(',').map((x) => x.trim()).filter(Boolean);
+      for (const k of only ?? []) if (!['sig', 'att', 'sbom'].includes(k)) throw new CliError(`--only takes sig, att and sbom (got "${k}")`);
+      if (sign && only) throw new CliError('--sign signs the copied image and --only copies attachments without the image: use one or the other');
+      const annotations = sign ? parseAnnotations(opts.annotations) : {};
+      if (sign) tlogUpload(opts.tlogUpload);
+      const kinds = new Set(only ?? ['sig', 'att', 'sbom']);
+      const img = await resolveImage(s);
+      if (d.digest && d.digest !== img.digest) {
+        throw new CliError(`the destination names ${d.digest}, but ${formatRef(s, s.digest ? { digest: s.digest } : { tag: s.tag ?? 'latest' })} is ${img.digest}: a copy keeps the source digest`);
+      }
+      // The key (and its password) or the identity token before anything is written: a mistake there copies nothing.
+      const signer = sign ? await signerFor(opts) : undefined;
+      const src = { client: img.client, repo: s.repository };
+      const dst = { client: await clientFor(d), repo: d.repository };
+      // A digest destination names no tag on purpose: the source tag is not used then.
+      const tag = d.tag ?? (d.digest ? undefined : s.tag);
+      const atDigest = formatRef(d, { digest: img.digest });
+      let data: ManifestData | undefined;
+      if (!only) {
+        // By digest first (OCI distribution-spec §Pushing manifests: an index's children before the index); the tag
+        // last, so that under a signing policy it is pointed at content that is already signed (--sign).
+        data = await copyManifest(src, dst, img.digest);
+        if (!sign && tag) await putTag(d, dst, tag, data, img.digest, undefined);
+        process.stderr.write(`Copied ${formatRef(s, { digest: img.digest })} to ${sign ? `${atDigest} (by digest${tag ? `; tag ${tag} once signed` : ''})` : formatRef(d, tag ? { tag } : { digest: img.digest })}\n`);
+      }
+      let copied = 0;
+      const { descriptors } = await listReferrers(src.client, src.repo, img.digest);
+      let dstHasApi: boolean | undefined;
+      for (const r of descriptors) {
+        const k = referrerKind(r);
+        if (k === 'other' ? only !== undefined : !kinds.has(k)) continue;
+        const rd = await copyManifest(src, dst, r.digest);
+        dstHasApi ??= (await dst.client.referrers(dst.repo, img.digest)) !== undefined;
+        if (!dstHasApi && rd.manifest.subject) await updateReferrersTag(dst.client, dst.repo, rd.manifest.subject.digest, { descriptor: { mediaType: rd.mediaType, digest: rd.digest, size: rd.bytes.length }, manifest: rd.manifest });
+        copied++;
+      }
+      for (const suffix of ['sig', 'att', 'sbom'] as const) {
+        if (!kinds.has(suffix)) continue;
+        const t = legacyTag(img.digest, suffix);
+        if (!(await src.client.headManifest(src.repo, t))) continue;
+        await copyManifest(src, dst, t, [t]);
+        copied++;
+      }
+      process.stderr.write(`Copied ${copied} signature/attestation/SBOM artifact${copied === 1 ? '' : 's'}\n`);
+      if (signer && data) {
+        // Signed as the destination image: a legacy payload's docker-reference names the destination repository.
+        const signature = await signImage({ ref: d, client: dst.client, digest: img.digest, descriptor: img.descriptor }, signer, { annotations, legacy: opts.legacy === true });
+        if (tag) {
+          await putTag(d, dst, tag, data, img.digest, signature);
+          process.stderr.write(`Tagged ${formatRef(d, { tag })} (${img.digest}), signed by ${signature}\n`);
+        } else {
+          const why = d.digest ? `the destination ${destination} is a digest reference` : 'neither the destination nor the source names a tag';
+          process.stderr.write(
+            `No tag pushed: ${why}, so the copy is stored and signed by digest only, as ${atDigest} (signature ${signature}); ` +
+              `nothing is released under a tag. To tag it: signet copy ${atDigest} ${formatRef(d)}:<tag>\n`,
+          );
         }
-        let copied = 0;
-        const { descriptors } = await listReferrers(src.client, src.repo, img.digest);
-        let dstHasApi: boolean | undefined;
-        for (const r of descriptors) {
-          const k = referrerKind(r);
-          if (k === 'other' ? only !== undefined : !kinds.has(k)) continue;
-          const data = await copyManifest(src, dst, r.digest);
-          dstHasApi ??= (await dst.client.referrers(dst.repo, img.digest)) !== undefined;
-          if (!dstHasApi && data.manifest.subject) await updateReferrersTag(dst.client, dst.repo, data.manifest.subject.digest, { descriptor: { mediaType: data.mediaType, digest: data.digest, size: data.bytes.length }, manifest: data.manifest });
-          copied++;
-        }
-        for (const suffix of ['sig', 'att', 'sbom'] as const) {
-          if (!kinds.has(suffix)) continue;
-          const t = legacyTag(img.digest, suffix);
-          if (!(await src.client.headManifest(src.repo, t))) continue;
-          await copyManifest(src, dst, t, [t]);
-          copied++;
-        }
-        process.stderr.write(`Copied ${copied} signature/attestation/SBOM artifact${copied === 1 ? '' : 's'}\n`);
-        process.stdout.write(`${formatRef(d, { digest: img.digest })}\n`);
-      }),
+      }
+      process.stdout.write(`${atDigest}\n`);
+    }),
+  );
+}
+
+/**
+ * Points `tag` at the copied manifest. A refusal (a signing policy in enforce mode holds the tag back; the manifest
+ * stays stored by digest, unreleased) is a clear error with the registry's own message; warnings (quarantine, warn
+ * mode) are shown.
+ */
+async function putTag(d: ImageRef, dst: CopyEnd, tag: string, data: ManifestData, digest: string, signature: string | undefined): Promise<void> {
+  const r = await dst.client.putTag(dst.repo, tag, data.bytes, data.mediaType);
+  if (!r.ok) {
+    const next = signature
+      ? `it was signed (${signature}), but that signature does not satisfy the registry: sign ${formatRef(d, { digest })} as its policy requires, then push the tag again`
+      : `sign that digest (signet sign ${formatRef(d, { digest })}, or copy with --sign), then push the tag again`;
+    throw new CliError(
+      `registry ${d.registry} refused the tag ${formatRef(d, { tag })}: HTTP ${r.status}${r.detail ? ` ${r.detail}` : ''} — the image is stored by digest as ${formatRef(d, { digest })}, unreleased; ${next}`,
     );
+  }
+  for (const w of r.warnings) process.stderr.write(`Warning from ${d.registry}: ${w}\n`);
+}
+
+interface CopyOpts extends SignOpts {
+  only?: string;
+  sign?: boolean;
 }

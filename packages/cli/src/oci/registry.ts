@@ -186,20 +186,7 @@ export class RegistryClient {
 
   /** A one-line error for a failed response: registry, repository, what, HTTP status, the registry's code and message. */
   async fail(res: Response, what: string, repo?: string): Promise<never> {
-    let detail = '';
-    try {
-      const text = (await res.text()).slice(0, 4096);
-      try {
-        const j = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[]; message?: unknown };
-        const e = j.errors?.[0];
-        if (e) detail = [typeof e.code === 'string' ? e.code : '', typeof e.message === 'string' ? e.message : ''].filter(Boolean).join(': ');
-        else if (typeof j.message === 'string') detail = j.message;
-      } catch {
-        detail = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
-      }
-    } catch {
-      // no body
-    }
+    const detail = await errorDetail(res);
     const cls = res.status === 412 ? PreconditionFailed : CliError;
     throw new cls(`${this.where(repo)}: ${what} failed: HTTP ${res.status}${detail ? ` ${detail}` : ''}${this.loginHint(res.status)}`);
   }
@@ -278,6 +265,20 @@ export class RegistryClient {
     await res.body?.cancel().catch(() => undefined);
     const subject = res.headers.get('oci-subject') ?? undefined;
     return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, ...(subject ? { subject } : {}) };
+  }
+
+  /**
+   * PUT a manifest under a tag, reporting a refusal (403 DENIED: e.g. a signing policy that holds the tag back while
+   * the manifest stays stored by digest) instead of throwing, with the registry's own message; any other failure
+   * throws as putManifest does. Warning headers (RFC 9111 §5.5, warn-code 299) are returned for the user.
+   */
+  async putTag(repo: string, tag: string, bytes: Uint8Array, mediaType: string): Promise<{ ok: true; warnings: string[] } | { ok: false; status: number; detail: string }> {
+    const res = await this.request('PUT', `/v2/${repo}/manifests/${tag}`, { repo, push: true, headers: { 'content-type': mediaType }, body: bytes });
+    if (res.status === 403) return { ok: false, status: res.status, detail: await errorDetail(res) };
+    if (!res.ok) await this.fail(res, `PUT manifest ${tag}`, repo);
+    await res.body?.cancel().catch(() => undefined);
+    const warnings = [...(res.headers.get('warning') ?? '').matchAll(/\b\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? '').replace(/\\(.)/g, '$1'));
+    return { ok: true, warnings };
   }
 
   /** The ETag of a manifest GET, for If-Match. */
@@ -471,6 +472,25 @@ export class RegistryClient {
     await put.body?.cancel().catch(() => undefined);
     return 'uploaded';
   }
+}
+
+/** `CODE: message` from a distribution-spec error body (or its first line of text), for one-line errors. */
+async function errorDetail(res: Response): Promise<string> {
+  let detail = '';
+  try {
+    const text = (await res.text()).slice(0, 4096);
+    try {
+      const j = JSON.parse(text) as { errors?: { code?: unknown; message?: unknown }[]; message?: unknown };
+      const e = j.errors?.[0];
+      if (e) detail = [typeof e.code === 'string' ? e.code : '', typeof e.message === 'string' ? e.message : ''].filter(Boolean).join(': ');
+      else if (typeof j.message === 'string') detail = j.message;
+    } catch {
+      detail = text.trim().split('\n')[0]?.slice(0, 200) ?? '';
+    }
+  } catch {
+    // no body
+  }
+  return detail;
 }
 
 async function readLimited(res: Response, max: number, tooBig: () => string): Promise<Uint8Array> {

@@ -215,9 +215,9 @@ export class Registry {
     return { size, stream };
   }
 
-  /** Size of a blob the repository may serve. */
+  /** Size of a blob the repository may serve over /v2/ (none for a generic file repository). */
   blobSize(repo: string, digest: Digest): Promise<number | undefined> {
-    return this.store.blobInRepo(repo, digest.value);
+    return this.store.ociBlobInRepo(repo, digest.value);
   }
 
   async manifestBytes(digest: string): Promise<Buffer | undefined> {
@@ -369,10 +369,13 @@ export class Registry {
     await this.discardUpload(u, start.startedAt);
   }
 
-  /** Links a blob another repository has into `repo` (cross-repository mount). False when none of `sources` has it. */
+  /**
+   * Links a blob another repository has into `repo` (cross-repository mount). False when none of `sources` has it;
+   * a generic file repository is never a source (its files are read only through /files/).
+   */
   async mount(repo: string, digest: Digest, sources: string[]): Promise<boolean> {
     for (const from of sources) {
-      if ((await this.store.blobInRepo(from, digest.value)) === undefined) continue;
+      if ((await this.store.ociBlobInRepo(from, digest.value)) === undefined) continue;
       await this.waitForGc(digest.value);
       await this.store.ensureRepository(repo);
       // Refreshing the blob's time restarts GC's grace period for a blob about to be referenced again.

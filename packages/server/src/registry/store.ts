@@ -86,6 +86,23 @@ export class RegistryStore {
     return r ? Number(r.size) : undefined;
   }
 
+  /**
+   * As blobInRepo, for what /v2/ serves and mounts from: never a blob of a generic file repository (whose files are
+   * blobs linked to it, read only through /files/). The kind is checked in the same statement, so the blob GET/HEAD
+   * path stays one indexed query.
+   */
+  async ociBlobInRepo(repo: string, digest: string): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('registry_repository_blobs as l')
+      .innerJoin('registry_blobs as b', 'b.digest', 'l.digest')
+      .select('b.size')
+      .where('l.repo', '=', repo)
+      .where('l.digest', '=', digest)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repositories as r').select('r.name').where('r.name', '=', repo).where('r.kind', '=', 'generic'))))
+      .executeTakeFirst();
+    return r ? Number(r.size) : undefined;
+  }
+
   async blobSize(digest: string): Promise<number | undefined> {
     const r = await this.db.selectFrom('registry_blobs').select('size').where('digest', '=', digest).executeTakeFirst();
     return r ? Number(r.size) : undefined;
