@@ -6,7 +6,9 @@ export const SERVER = fileURLToPath(new URL('../packages/server/bin/signet-serve
 
 /** Starts signet-server on 127.0.0.1:0 with `dataDir`; resolves with its URL once it listens. */
 export function startServer(dataDir, { args = [], env = {} } = {}) {
-  const child = spawn(process.execPath, [SERVER, '--listen', '127.0.0.1:0', '--data', dataDir, ...args], {
+  // BENCH_NODE_ARGS passes flags to the server's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, SERVER, '--listen', '127.0.0.1:0', '--data', dataDir, ...args], {
     env: { ...process.env, SIGNET_LOG_LEVEL: 'warn', SIGNET_TLOG_ANONYMOUS_WRITE: 'true', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // OCI registry throughput, side by side in one run: signet-server (SQLite + local blob files, API token auth)
 // and Debian's docker-registry 2.8.2 (the CNCF reference registry, filesystem storage, no auth, its own config
-// on loopback). The same HTTP client drives both: 256 MiB monolithic blob push (POST + PUT ?digest=) MB/s,
-// 256 MiB blob pull MB/s, 4 KiB blob pushes/s at concurrency 8, manifest HEADs/s at concurrency 8, and the
-// server's RSS growth during a 1 GiB push. Prints JSON with the issue's targets.
+// on loopback). The same clients drive both: curl for the 256 MiB monolithic blob push (POST + PUT ?digest=) and
+// pull (MB/s) and for the 1 GiB push during which the server's RSS growth is sampled (node:http when curl is
+// missing — it caps pulls near 450 MB/s), node:http for 4 KiB blob pushes/s and manifest HEADs/s at
+// concurrency 8. Each phase alternates the two servers round by round. Prints JSON with the issue's targets.
 //
-//   node bench/registry/run.mjs            (needs docker-registry: apt-get install docker-registry)
-//   BENCH_SECONDS=5 BENCH_ONLY=signet node bench/registry/run.mjs
+//   node bench/registry/run.mjs            (needs docker-registry and curl: apt-get install docker-registry curl)
+//   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_ONLY=signet node bench/registry/run.mjs
 import { createHash, randomFillSync } from 'node:crypto';
 import { spawn, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer } from '../lib.mjs';
@@ -174,46 +175,113 @@ async function concurrent(concurrency, op) {
   return { ops_per_s: Math.round(lat.length / secs), p50_ms: pct(lat, 50), p95_ms: pct(lat, 95), errors, ...(firstError ? { first_error: firstError } : {}) };
 }
 
-async function measure(target, big) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const out = {};
-  const repo = 'bench/big';
-  // 1. 256 MiB monolithic push, three runs, best and median (fresh random content each run).
-  const pushes = [];
-  for (let i = 0; i < 3; i++) {
-    randomFillSync(big, 0, 64); // a different blob each run
-    const parts = [big];
-    const digest = digestOf(parts);
-    const t = process.hrtime.bigint();
-    await pushBlob(target, agent, repo, parts, digest);
-    pushes.push(BIG / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9));
-    out.last_big_digest = digest;
+/** curl, when installed: a client fast enough (≈2 GB/s on loopback) that it does not cap either server. */
+const CURL = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v curl'], { encoding: 'utf8' }).trim();
+  } catch {
+    return '';
   }
-  pushes.sort((a, b) => a - b);
-  out.push_256mib_MBps = { best: Math.round(pushes[2]), median: Math.round(pushes[1]) };
-  // 2. 256 MiB pull of the last blob, three runs.
-  const pulls = [];
-  for (let i = 0; i < 3; i++) {
-    const t = process.hrtime.bigint();
-    const r = await request(target, agent, 'GET', `/v2/${repo}/blobs/${out.last_big_digest}`);
-    if (r.status !== 200 || r.bytes !== BIG) throw new Error(`${target.name}: pull → ${r.status}, ${r.bytes} bytes`);
-    pulls.push(BIG / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9));
-  }
-  pulls.sort((a, b) => a - b);
-  out.pull_256mib_MBps = { best: Math.round(pulls[2]), median: Math.round(pulls[1]) };
-  delete out.last_big_digest;
-  // 3. 4 KiB blob pushes at concurrency 8 (POST + PUT each, distinct content).
-  const small = Buffer.alloc(4096);
-  out.small_blob_push_c8 = await concurrent(8, async (c, i) => {
-    const b = Buffer.from(small);
-    randomFillSync(b, 0, 32);
-    await pushBlob(target, agent, `bench/small${c}`, [b], digestOf([b]));
+})();
+
+/** Runs curl with the target's headers; resolves {status, seconds} from curl's own timing of the transfer. */
+function curl(target, args) {
+  const hdrs = Object.entries(target.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  return new Promise((resolve, reject) => {
+    const c = spawn(CURL, ['-s', '-S', '-o', '/dev/null', '-w', '%{http_code} %{time_total}', ...hdrs, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('error', reject);
+    c.on('exit', (code) => {
+      const [status, secs] = out.trim().split(' ');
+      if (code !== 0) return reject(new Error(`curl exited ${code}: ${err.trim()}`));
+      resolve({ status: Number(status), seconds: Number(secs) });
+    });
   });
-  // 4. Manifest HEADs at concurrency 8 on a pushed image manifest.
+}
+
+/** A 256 MiB (or larger) blob pushed monolithically (POST, then PUT ?digest= with the whole body); MB/s. */
+async function bigPush(target, agent, repo, file, size, digest) {
+  if (!CURL) {
+    const t = process.hrtime.bigint();
+    await pushBlob(target, agent, repo, [readFileSync(file)], digest);
+    return size / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  const post = await request(target, agent, 'POST', `/v2/${repo}/blobs/uploads/`);
+  if (post.status !== 202) throw new Error(`${target.name}: POST upload → ${post.status} ${post.text}`);
+  const loc = new URL(post.headers.location, target.url);
+  loc.searchParams.set('digest', digest);
+  // --data-binary sends from memory (curl reads the file before the transfer starts); curl refuses that past
+  // about 512 MiB, so the 1 GiB push streams the file with -T.
+  const body = size > BIG ? ['-T', file] : ['--data-binary', `@${file}`];
+  const r = await curl(target, ['-X', 'PUT', '-H', 'Expect:', '-H', 'content-type: application/octet-stream', ...body, loc.href]);
+  if (r.status !== 201) throw new Error(`${target.name}: PUT blob → ${r.status}`);
+  return size / 1e6 / r.seconds;
+}
+
+async function bigPull(target, agent, repo, size, digest) {
+  const path = `/v2/${repo}/blobs/${digest}`;
+  if (!CURL) {
+    const t = process.hrtime.bigint();
+    const r = await request(target, agent, 'GET', path);
+    if (r.status !== 200 || r.bytes !== size) throw new Error(`${target.name}: pull → ${r.status}, ${r.bytes} bytes`);
+    return size / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  }
+  const r = await curl(target, ['-L', new URL(path, target.url).href]);
+  if (r.status !== 200) throw new Error(`${target.name}: pull → ${r.status}`);
+  return size / 1e6 / r.seconds;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Math.round(s[Math.floor(s.length / 2)]);
+};
+
+/**
+ * Every phase runs the targets in alternating order, round after round, so that drift in the machine (disk
+ * write-back, other load) falls on both alike.
+ */
+async function measureAll(targets, work) {
+  const agents = new Map(targets.map((t) => [t, new http.Agent({ keepAlive: true, maxSockets: 16 })]));
+  const out = new Map(targets.map((t) => [t, {}]));
+  const order = (round) => (round % 2 === 0 ? targets : [...targets].reverse());
+  const file = join(SCRATCH, 'blob-256mib');
+  const buf = Buffer.allocUnsafe(BIG);
+  randomFillSync(buf);
+  // 1 + 2. 256 MiB monolithic push, then pull of what was pushed; fresh content each round.
+  const pushes = new Map(targets.map((t) => [t, []]));
+  const pulls = new Map(targets.map((t) => [t, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    randomFillSync(buf, 0, 64);
+    writeFileSync(file, buf);
+    const digest = digestOf([buf]);
+    for (const t of order(round)) pushes.get(t).push(await bigPush(t, agents.get(t), 'bench/big', file, BIG, digest));
+    for (const t of order(round + 1)) pulls.get(t).push(await bigPull(t, agents.get(t), 'bench/big', BIG, digest));
+  }
+  for (const t of targets) {
+    const o = out.get(t);
+    o.push_256mib_MBps = { median: median(pushes.get(t)), best: Math.round(Math.max(...pushes.get(t))), runs: pushes.get(t).map(Math.round) };
+    o.pull_256mib_MBps = { median: median(pulls.get(t)), best: Math.round(Math.max(...pulls.get(t))), runs: pulls.get(t).map(Math.round) };
+  }
+  // 3. 4 KiB blob pushes at concurrency 8 (POST + PUT each, distinct content), two rounds each, alternating.
+  const small = Buffer.alloc(4096);
+  const smallRuns = new Map(targets.map((t) => [t, []]));
+  for (let round = 0; round < 2; round++) {
+    for (const t of order(round)) {
+      smallRuns.get(t).push(
+        await concurrent(8, async (c) => {
+          const b = Buffer.from(small);
+          randomFillSync(b, 0, 32);
+          await pushBlob(t, agents.get(t), `bench/small${c}`, [b], digestOf([b]));
+        }),
+      );
+    }
+  }
+  // 4. Manifest HEADs at concurrency 8 on a pushed image manifest, two rounds each, alternating.
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
   const layer = Buffer.alloc(1024, 7);
-  await pushBlob(target, agent, 'bench/img', [config], digestOf([config]));
-  await pushBlob(target, agent, 'bench/img', [layer], digestOf([layer]));
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
@@ -222,52 +290,84 @@ async function measure(target, big) {
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf([layer]), size: layer.length }],
     }),
   );
-  const mput = await request(target, agent, 'PUT', '/v2/bench/img/manifests/v1', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
-  if (mput.status !== 201) throw new Error(`${target.name}: PUT manifest → ${mput.status} ${mput.text}`);
-  out.manifest_head_c8 = await concurrent(8, async () => {
-    const r = await request(target, agent, 'HEAD', '/v2/bench/img/manifests/v1', undefined, { accept: 'application/vnd.oci.image.manifest.v1+json' });
-    if (r.status !== 200) throw new Error(`HEAD → ${r.status}`);
-  });
-  // 5. RSS growth during a 1 GiB push (the 256 MiB buffer four times), sampled every 50 ms.
-  randomFillSync(big, 0, 64);
-  const parts = [big, big, big, big];
-  const digest = digestOf(parts);
-  const base = rssKiB(target.child.pid);
-  let peak = base;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, rssKiB(target.child.pid));
-  }, 50);
-  const t = process.hrtime.bigint();
-  await pushBlob(target, agent, repo, parts, digest);
-  const secs = Number(process.hrtime.bigint() - t) / 1e9;
-  clearInterval(timer);
-  peak = Math.max(peak, rssKiB(target.child.pid));
-  out.push_1gib = { MBps: Math.round((4 * BIG) / 1e6 / secs), rss_before_MiB: Math.round(base / 1024), rss_growth_MiB: Math.round((peak - base) / 1024) };
-  agent.destroy();
+  for (const t of targets) {
+    await pushBlob(t, agents.get(t), 'bench/img', [config], digestOf([config]));
+    await pushBlob(t, agents.get(t), 'bench/img', [layer], digestOf([layer]));
+    const mput = await request(t, agents.get(t), 'PUT', '/v2/bench/img/manifests/v1', manifest, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+    if (mput.status !== 201) throw new Error(`${t.name}: PUT manifest → ${mput.status} ${mput.text}`);
+  }
+  const headRuns = new Map(targets.map((t) => [t, []]));
+  for (let round = 0; round < 2; round++) {
+    for (const t of order(round)) {
+      headRuns.get(t).push(
+        await concurrent(8, async () => {
+          const r = await request(t, agents.get(t), 'HEAD', '/v2/bench/img/manifests/v1', undefined, { accept: 'application/vnd.oci.image.manifest.v1+json' });
+          if (r.status !== 200) throw new Error(`HEAD → ${r.status}`);
+        }),
+      );
+    }
+  }
+  const combine = (runs) => ({ ops_per_s: Math.round(runs.reduce((n, r) => n + r.ops_per_s, 0) / runs.length), runs });
+  for (const t of targets) {
+    out.get(t).small_blob_push_c8 = combine(smallRuns.get(t));
+    out.get(t).manifest_head_c8 = combine(headRuns.get(t));
+  }
+  // 5. RSS growth during a 1 GiB push, sampled every 50 ms.
+  const gib = join(SCRATCH, 'blob-1gib');
+  const h = createHash('sha256');
+  randomFillSync(buf, 0, 64);
+  writeFileSync(gib, '');
+  for (let i = 0; i < 4; i++) {
+    appendFileSync(gib, buf);
+    h.update(buf);
+  }
+  const digest = `sha256:${h.digest('hex')}`;
+  for (const t of targets) {
+    const base = rssKiB(t.child.pid);
+    let peak = base;
+    const timer = setInterval(() => {
+      peak = Math.max(peak, rssKiB(t.child.pid));
+    }, 50);
+    const MBps = await bigPush(t, agents.get(t), 'bench/big', gib, 4 * BIG, digest);
+    clearInterval(timer);
+    peak = Math.max(peak, rssKiB(t.child.pid));
+    out.get(t).push_1gib = { MBps: Math.round(MBps), rss_before_MiB: Math.round(base / 1024), rss_growth_MiB: Math.round((peak - base) / 1024) };
+  }
+  rmSync(gib, { force: true });
+  rmSync(file, { force: true });
+  for (const a of agents.values()) a.destroy();
   return out;
 }
 
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const work = mkdtempSync(join(tmpdir(), 'signet-bench-registry-'));
-const big = Buffer.allocUnsafe(BIG);
-randomFillSync(big);
+// The client's copies of the big blobs live in memory-backed /dev/shm when there is one, so writing them adds no
+// disk write-back that would land on whichever server is measured next.
+const SCRATCH = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'signet-bench-client-'));
 const results = {};
 const started = [];
 try {
+  const targets = [];
   if (ONLY !== 'reference') {
     const s = await startSignet(join(work, 'signet'));
     started.push(s);
-    results.signet = await measure(s, big);
-    s.child.kill('SIGTERM');
+    targets.push(s);
   }
   if (ONLY !== 'signet') {
     const r = await startReference(join(work, 'reference'));
     started.push(r);
-    results.reference = { name: r.name, ...(await measure(r, big)) };
-    r.child.kill('SIGTERM');
+    targets.push(r);
+  }
+  const measured = await measureAll(targets, work);
+  for (const t of targets) {
+    if (t.name === 'signet-server') results.signet = measured.get(t);
+    else results.reference = { name: t.name, ...measured.get(t) };
+    t.child.kill('SIGTERM');
   }
 } finally {
   for (const s of started) s.child.kill('SIGKILL');
   rmSync(work, { recursive: true, force: true });
+  rmSync(SCRATCH, { recursive: true, force: true });
 }
 
 const ratio = (a, b) => (a && b ? Number((a / b).toFixed(2)) : null);
@@ -278,6 +378,8 @@ console.log(
     {
       benchmark: 'registry',
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+      client: CURL ? `curl (${execFileSync(CURL, ['--version'], { encoding: 'utf8' }).split(' ')[1]}) for the 256 MiB and 1 GiB transfers, node:http for the rest` : 'node:http (install curl for a client that does not cap pull throughput)',
+      rounds: ROUNDS,
       seconds_per_concurrent_phase: SECONDS,
       results,
       targets:

@@ -1,9 +1,9 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ServerError } from '../errors.js';
 import { requireRole } from '../http/auth.js';
 import { principalAllows, tokenAllows, parseScope, type AccessEntry, type Action, type Caller } from './access.js';
-import type { BlobRange } from './blobs.js';
+import type { BlobFile, BlobRange } from './blobs.js';
 import { RegistryError, ociErrorBody } from './errors.js';
 import { MANIFEST_MEDIA_TYPES, OCI_INDEX, checkName, isValidName, parseDigest, parseReference, type Digest } from './oci.js';
 import { ATTACHMENT_TAG, MAX_MANIFEST_BYTES, etagOf, uploadHeaders, type Registry, type UploadRef } from './service.js';
@@ -152,6 +152,30 @@ async function authorize(registry: Registry, req: FastifyRequest, repo: string, 
   throw new RegistryError('DENIED', `${who} may not ${action} ${repo}`, { detail });
 }
 
+// ---- generic file repositories
+
+/**
+ * A repository created with kind "generic" (repositories API) holds files under /files/<name>/<path>, not images.
+ * Writes to it over /v2/ (blob upload POST incl. mount and monolithic upload, manifest PUT, DELETE) are refused with
+ * DENIED 403 (distribution-spec §Error Codes: "requested access to the resource is denied"): the name is valid OCI
+ * grammar (NAME_INVALID 400 would wrongly say it is malformed) and the repository exists, but this operation is not
+ * allowed on it. Checked after authorization, so callers without push rights learn nothing about the repository.
+ * One indexed query, on the write paths only.
+ */
+async function refuseGeneric(registry: Registry, repo: string): Promise<void> {
+  if ((await registry.store.repository(repo))?.kind !== 'generic') return;
+  throw new RegistryError('DENIED', `repository "${repo}" is a generic file repository: upload files to /files/${repo}/<path>`, { detail: { name: repo, kind: 'generic' } });
+}
+
+/**
+ * Reads of a generic repository over /v2/ answer as for a repository the registry does not know: tags/list and a
+ * manifest miss give NAME_UNKNOWN 404; its blobs are not served (Registry.blobSize: BLOB_UNKNOWN 404, the same one
+ * query as before); referrers are an empty list (the referrers API never answers 404).
+ */
+function unknownName(repo: string): RegistryError {
+  return new RegistryError('NAME_UNKNOWN', `repository ${repo} is not known`, { detail: { name: repo } });
+}
+
 // ---- errors
 
 const CLIENT_GONE = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_DESTROYED', 'ABORT_ERR']);
@@ -270,6 +294,7 @@ function contentRange(req: FastifyRequest): BlobRange | undefined {
 
 async function postUpload(registry: Registry, req: FastifyRequest, reply: FastifyReply, repo: string, q: Query): Promise<FastifyReply> {
   await authorize(registry, req, repo, 'push');
+  await refuseGeneric(registry, repo);
   const mount = one(q, 'mount');
   if (mount !== undefined) {
     const d = parseDigest(mount, 'mount');
@@ -358,6 +383,7 @@ async function blob(registry: Registry, req: FastifyRequest, reply: FastifyReply
   const d = parseDigest(ref);
   if (req.method === 'DELETE') {
     await authorize(registry, req, repo, 'delete');
+    await refuseGeneric(registry, repo);
     if (!(await registry.deleteBlob(repo, d))) throw new RegistryError('BLOB_UNKNOWN', `blob ${d.value} is not in ${repo}`);
     return reply.status(202).send();
   }
@@ -376,9 +402,30 @@ async function blob(registry: Registry, req: FastifyRequest, reply: FastifyReply
   const length = range ? range.end - range.start + 1 : size;
   void reply.header('Content-Length', String(length));
   if (req.method === 'HEAD') return reply.send();
-  const stream = await registry.blobs.open(d, range);
-  if (!stream) throw new RegistryError('BLOB_UNKNOWN', `blob ${d.value} is not in ${repo}`);
-  return reply.send(stream);
+  const file = await registry.blobs.openForServing(d);
+  if (!file) throw new RegistryError('BLOB_UNKNOWN', `blob ${d.value} is not in ${repo}`);
+  return sendBlobFile(reply, file, range ? range.start : 0, range ? range.end : size - 1);
+}
+
+/**
+ * Writes a blob to the raw response with BlobFile.copyTo (pooled buffers; see blobs.ts) instead of handing Fastify
+ * a stream. The headers set so far go out as they are; onResponse hooks (metrics, the access log) still run on
+ * 'finish'. A failure after the headers can only cut the connection, so the client sees a short body.
+ */
+export async function sendBlobFile(reply: FastifyReply, file: BlobFile, start: number, end: number): Promise<FastifyReply> {
+  reply.hijack();
+  const res = reply.raw;
+  try {
+    res.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+    await file.copyTo(res, start, end);
+    res.end();
+  } catch (e) {
+    if (!res.destroyed) reply.log.error({ err: e }, 'serving a blob failed midway');
+    res.destroy();
+  } finally {
+    file.close();
+  }
+  return reply;
 }
 
 function notModified(req: FastifyRequest, etag: string): boolean {
@@ -440,6 +487,7 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
     case 'PUT': {
       await authorize(registry, req, repo, 'push');
       parseReference(ref);
+      await refuseGeneric(registry, repo);
       const bytes = await readCapped(req.raw, MAX_MANIFEST_BYTES);
       const ifMatch = req.headers['if-match'];
       const ifNoneMatch = req.headers['if-none-match'];
@@ -458,13 +506,18 @@ async function manifest(registry: Registry, req: FastifyRequest, reply: FastifyR
     }
     case 'DELETE': {
       await authorize(registry, req, repo, 'delete');
+      await refuseGeneric(registry, repo);
       if (!(await registry.deleteManifest(repo, ref))) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo}`);
       return reply.status(202).send();
     }
     default: {
       await authorize(registry, req, repo, 'pull');
       const m = await registry.resolve(repo, ref);
-      if (!m) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo}`, { detail: { name: repo, reference: ref } });
+      if (!m) {
+        // The miss path only: a generic file repository is not an OCI repository at all.
+        if ((await registry.store.repository(repo))?.kind === 'generic') throw unknownName(repo);
+        throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${ref} is not in ${repo}`, { detail: { name: repo, reference: ref } });
+      }
       // Consumers never get an unreleased artifact; whoever may push here (publishers, signers) reads what they sign.
       if (registry.gate && !ATTACHMENT_TAG.test(ref) && !(await readsUnreleased(registry, req.registryCaller, repo))) {
         await registry.gate.beforeServe({ repo, digest: m.digest, reference: ref });
@@ -501,7 +554,7 @@ async function tagsList(registry: Registry, req: FastifyRequest, reply: FastifyR
   await authorize(registry, req, repo, 'pull');
   const n = pageSize(q);
   const last = one(q, 'last');
-  if (!(await registry.store.repository(repo))) throw new RegistryError('NAME_UNKNOWN', `repository ${repo} is not known`, { detail: { name: repo } });
+  if ((await registry.store.repository(repo))?.kind !== 'oci') throw unknownName(repo);
   if (n === 0) return reply.send({ name: repo, tags: [] });
   const tags = await registry.tags(repo, n + 1, last);
   if (tags.length > n) {
