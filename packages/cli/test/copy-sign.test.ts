@@ -91,6 +91,14 @@ test('signet copy --sign: push by digest, sign, tag under an enforce policy (key
     assert.equal((await consumerGet('production/app', '2.0')).status, 200);
   });
 
+  await t.test('plain copy of an image the release key signed: its signatures are copied before the tag, so production takes it', async () => {
+    const r = await signet(['copy', `${host}/production/app:1.0`, `${host}/production/mirror:1.0`], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /Copied 2 signature\/attestation\/SBOM artifacts\n/);
+    assert.equal((await consumerGet('production/mirror', '1.0')).status, 200);
+    assert.equal((await signet(['verify', '--key', join(dir, 'k.pub'), `${host}/production/mirror:1.0`], { env })).code, 0);
+  });
+
   await t.test('copy --sign --legacy -a: the .sig names the destination repository; an index goes children first', async () => {
     const r = await signet(['copy', src, `${host}/production/legacy:1.0`, '--sign', '--legacy', '-a', 'team=web', '--key', join(dir, 'k.key')], { env });
     assert.equal(r.code, 0, r.stderr);

@@ -224,9 +224,9 @@ export function register(program: Command): void {
       let data: ManifestData | undefined;
       if (!only) {
         // By digest first (OCI distribution-spec §Pushing manifests: an index's children before the index); the tag
-        // last, so that under a signing policy it is pointed at content that is already signed (--sign).
+        // last, once the signatures are there (copied, or made with --sign), so that a registry whose signing policy
+        // checks the tag finds the content already signed.
         data = await copyManifest(src, dst, img.digest);
-        if (!sign && tag) await putTag(d, dst, tag, data, img.digest, undefined);
         process.stderr.write(`Copied ${formatRef(s, { digest: img.digest })} to ${sign ? `${atDigest} (by digest${tag ? `; tag ${tag} once signed` : ''})` : formatRef(d, tag ? { tag } : { digest: img.digest })}\n`);
       }
       let copied = 0;
@@ -248,6 +248,7 @@ export function register(program: Command): void {
         copied++;
       }
       process.stderr.write(`Copied ${copied} signature/attestation/SBOM artifact${copied === 1 ? '' : 's'}\n`);
+      if (!sign && tag && data) await putTag(d, dst, tag, data, img.digest, undefined);
       if (signer && data) {
         // Signed as the destination image: a legacy payload's docker-reference names the destination repository.
         const signature = await signImage({ ref: d, client: dst.client, digest: img.digest, descriptor: img.descriptor }, signer, { annotations, legacy: opts.legacy === true });
