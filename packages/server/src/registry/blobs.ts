@@ -288,26 +288,26 @@ export class FsBlobStore implements BlobStore {
     return join(this.uploads, id);
   }
 
-  async open(digest: Digest, range?: BlobRange): Promise<Readable | undefined> {
-    let fd: number;
+  /** An fd for reading a stored blob; undefined when it is not stored. */
+  private async openBlobFd(digest: Digest): Promise<number | undefined> {
     try {
-      fd = await fdOpen(this.blobPath(digest), constants.O_RDONLY);
+      return await fdOpen(this.blobPath(digest), constants.O_RDONLY);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
+  }
+
+  async open(digest: Digest, range?: BlobRange): Promise<Readable | undefined> {
+    const fd = await this.openBlobFd(digest);
+    if (fd === undefined) return undefined;
     // Opened first so a missing file is known before any header is sent; the stream closes the fd.
     return createReadStream('', { fd, autoClose: true, highWaterMark: 4 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
   }
 
   async openForServing(digest: Digest): Promise<BlobFile | undefined> {
-    let fd: number;
-    try {
-      fd = await fdOpen(this.blobPath(digest), constants.O_RDONLY);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw e;
-    }
+    const fd = await this.openBlobFd(digest);
+    if (fd === undefined) return undefined;
     try {
       const size = await new Promise<number>((resolve, reject) => fstat(fd, (e, st) => (e ? reject(e) : resolve(st.size))));
       return new FsBlobFile(fd, size);

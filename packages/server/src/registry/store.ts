@@ -74,16 +74,9 @@ export class RegistryStore {
     this.knownRepos.add(name);
   }
 
-  /** Size of a blob the repository may serve, or undefined. */
-  async blobInRepo(repo: string, digest: string): Promise<number | undefined> {
-    const r = await this.db
-      .selectFrom('registry_repository_blobs as l')
-      .innerJoin('registry_blobs as b', 'b.digest', 'l.digest')
-      .select('b.size')
-      .where('l.repo', '=', repo)
-      .where('l.digest', '=', digest)
-      .executeTakeFirst();
-    return r ? Number(r.size) : undefined;
+  /** Size of a blob linked to the repository, or undefined. */
+  blobInRepo(repo: string, digest: string): Promise<number | undefined> {
+    return this.linkedBlobSize(repo, digest, false);
   }
 
   /**
@@ -91,15 +84,19 @@ export class RegistryStore {
    * blobs linked to it, read only through /files/). The kind is checked in the same statement, so the blob GET/HEAD
    * path stays one indexed query.
    */
-  async ociBlobInRepo(repo: string, digest: string): Promise<number | undefined> {
-    const r = await this.db
+  ociBlobInRepo(repo: string, digest: string): Promise<number | undefined> {
+    return this.linkedBlobSize(repo, digest, true);
+  }
+
+  private async linkedBlobSize(repo: string, digest: string, ociOnly: boolean): Promise<number | undefined> {
+    let q = this.db
       .selectFrom('registry_repository_blobs as l')
       .innerJoin('registry_blobs as b', 'b.digest', 'l.digest')
       .select('b.size')
       .where('l.repo', '=', repo)
-      .where('l.digest', '=', digest)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('repositories as r').select('r.name').where('r.name', '=', repo).where('r.kind', '=', 'generic'))))
-      .executeTakeFirst();
+      .where('l.digest', '=', digest);
+    if (ociOnly) q = q.where(({ not, exists, selectFrom }) => not(exists(selectFrom('repositories as r').select('r.name').where('r.name', '=', repo).where('r.kind', '=', 'generic'))));
+    const r = await q.executeTakeFirst();
     return r ? Number(r.size) : undefined;
   }
 
