@@ -16,7 +16,7 @@ import { GenericFiles, Registry, Repositories, genericRoutes, registryRoutes, re
 import { SignatureIndexer, SignatureStore, artifactRoutes } from './artifacts/index.js';
 import { AuditLog, auditRoutes } from './audit/index.js';
 import { KeyService, keysRoutes } from './keys/index.js';
-import { PolicyService, policyRoutes, releaseGate } from './policy/index.js';
+import { PolicyService, fileGate, policyRoutes, releaseGate } from './policy/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -133,9 +133,11 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   // Every signature and attestation pushed to the registry is verified on arrival and recorded.
   const indexer = new SignatureIndexer({ registry, store: signatures, trust, tlog, keys, log: app.log });
   indexer.attach();
-  const policies = new PolicyService({ database, keys, registry, signatures, indexer, audit });
-  // Push and pull enforcement: the registry asks the policies before releasing a tag or serving a consumer.
+  const policies = new PolicyService({ database, keys, registry, signatures, indexer, files, audit });
+  // Push and pull enforcement: the registry asks the policies before releasing a tag or serving a consumer,
+  // and before recording a generic file at a path or serving it to a consumer.
   registry.gate = releaseGate(policies, audit);
+  files.gate = fileGate(policies, audit);
   app.decorate('services', { config, database, secrets, tokens, adminTokenPath, tlog, oidc, ca, tsa, trust, registry, signatures, audit, keys, repositories, files, policies, ...(devIssuer ? { devIssuer } : {}) });
   installErrorBoundary(app);
   installOpenApi(app, { title: 'Signet', version: VERSION });
@@ -167,7 +169,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   await app.register(genericRoutes, { files, registry, audit });
   await app.register(artifactRoutes, { registry, signatures, indexer, keys });
   await app.register(keysRoutes, { keys, audit });
-  await app.register(policyRoutes, { policies, registry, audit });
+  await app.register(policyRoutes, { policies, registry, files, audit });
   await app.register(auditRoutes, { audit });
 
   app.addHook('onReady', async () => {

@@ -2,6 +2,11 @@
  * `signet upload FILE REPO/PATH [--sign --key K]` and `signet download REPO/PATH [-o FILE] [--require-signature]`
  * against a Signet server's generic file repositories (/files/<repo>/<path>). Both stream: nothing is held whole in
  * memory except a file being signed. Progress bars go to stderr when it is a terminal.
+ *
+ * Signing policies: upload --sign stores the detached signature first, then the file ("sign, then push"), so a
+ * repository whose policy refuses unsigned files accepts it. download asks the verify API
+ * (POST /api/v1/signing/verify {artifact: {repository, path}}) first and refuses a file that does not satisfy its
+ * repository's policy; there is no flag to skip that.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -77,7 +82,14 @@ interface PutAnswer {
   signatures: { signature_path: string; kind: string; status: string; reason?: string; signer: { key_id?: string } }[];
 }
 
-async function putStream(o: ServerOpts, target: string, body: Readable, size: number, sha256hex: string, label: string): Promise<PutAnswer> {
+/** The text of each `Warning: 299 - "…"` header (RFC 9111 §5.5) of an answer. */
+function warningsOf(res: Response): string[] {
+  const h = res.headers.get('warning');
+  if (!h) return [];
+  return [...h.matchAll(/\d{3} [^ ]+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1] as string);
+}
+
+async function putStream(o: ServerOpts, target: string, body: Readable, size: number, sha256hex: string, label: string): Promise<PutAnswer & { warnings: string[] }> {
   const base = serverUrl(o);
   const token = tokenOf(o);
   const progress = new Progress(label, size);
@@ -93,7 +105,7 @@ async function putStream(o: ServerOpts, target: string, body: Readable, size: nu
   );
   progress.finish();
   if (!res.ok) throw await refusal(res, `PUT /files/${target}`);
-  return (await res.json()) as PutAnswer;
+  return { ...((await res.json()) as PutAnswer), warnings: warningsOf(res) };
 }
 
 /** A detached signature as `signet sign-blob --key` makes it; the suffix says its format (a bundle for PEM/cosign keys). */
@@ -123,20 +135,47 @@ async function detachedSignature(key: SigningKey, data: Uint8Array, fileName: st
 }
 
 interface StatusAnswer {
+  repository: string;
+  path: string;
   digest: string;
   size: number;
   summary: { signed: boolean; valid_signatures: number };
   signatures: { signature_path: string; kind: string; status: string; reason?: string; via?: string }[];
 }
 
+/** The verify API's answer, as far as download reads it. */
+interface VerifyAnswer {
+  valid: boolean;
+  artifact: { repository: string; path?: string; digest: string };
+  policy?: {
+    allowed: boolean;
+    satisfied: boolean;
+    policies: string[];
+    results: { policy: string; rule: string; ok: boolean; required: boolean; mode: string; missing?: string }[];
+  };
+}
+
+/** The failing rules of an evaluation, as `policy "p" rule "r" (mode): missing …`. */
+function failingRules(p: NonNullable<VerifyAnswer['policy']>, modes: (mode: string) => boolean): string {
+  return p.results
+    .filter((r) => !r.ok && r.required && modes(r.mode))
+    .map((r) => `policy "${r.policy}" rule "${r.rule}" (${r.mode}): missing ${r.missing ?? 'a satisfying signature'}`)
+    .join('; ');
+}
+
 export function register(program: Command): void {
   serverOptions(
     program
       .command('upload')
-      .description('upload a file to a generic repository (streamed, sha256 checked by the server); --sign also uploads a detached signature beside it')
+      .description(
+        'upload a file to a generic repository (streamed, sha256 checked by the server); --sign signs it locally and uploads the detached signature ' +
+          'beside it FIRST, then the file, so a repository whose signing policy refuses unsigned files accepts it. Without --sign, such a repository ' +
+          'refuses the file unless a valid signature is already stored beside the path (HTTP 403 naming the policy rule and what is missing); ' +
+          'warn and quarantine policies print the server\'s warnings',
+      )
       .argument('<file>', 'the file to upload')
       .argument('<target>', 'REPOSITORY/PATH, e.g. releases/tool/1.0/tool.tar.gz (the repository must exist, kind generic)')
-      .option('--sign', 'also sign the file and upload the signature as <path>.sigstore.json, .asc, .sig or .minisig (by key kind)')
+      .option('--sign', 'sign the file and upload the signature as <path>.sigstore.json, .asc, .sig or .minisig (by key kind) before the file itself')
       .option('--key <path>', 'private key for --sign: cosign .key or PKCS#8 PEM (a Sigstore bundle), OpenPGP, OpenSSH, minisign or signify'),
   ).action(async (file: string, target: string, o: FileOpts & { sign?: boolean; key?: string }) => {
     if (o.sign && !o.key) throw new CliError('--sign needs --key <private key> (keyless signing of uploads is not supported yet)');
@@ -154,18 +193,25 @@ export function register(program: Command): void {
     // Loaded first: a wrong key or password fails before anything is sent.
     const key = o.sign && o.key ? await loadSigningKey(o.key) : undefined;
     const sha = toHex(await hashFile(file, 'sha256'));
-    const up = await putStream(o, target, createReadStream(file), size, sha, `Uploading ${basename(file)}`);
-    if (up.digest !== `sha256:${sha}`) throw new CliError(`the server stored ${up.digest}, not the file's sha256:${sha}`);
-    process.stderr.write(`${up.created ? 'Uploaded' : 'Replaced'} ${up.repository}/${up.path} (${up.size} bytes, ${up.digest})\n`);
+    // Sign, then push: the signature is stored first, so the file's PUT is judged with it already beside the path.
+    let sigAt: { repository: string; path: string } | undefined;
     if (key) {
       const data = await readInput(file, 'file to sign');
-      if (toHex(createHash('sha256').update(data).digest()) !== sha) throw new CliError(`"${file}" changed while it was being uploaded; it was not signed`);
+      if (toHex(createHash('sha256').update(data).digest()) !== sha) throw new CliError(`"${file}" changed while it was being read; it was not signed`);
       const sig = await detachedSignature(key, data, basename(file));
       const sigTarget = `${target.replace(/^\/+/, '')}${sig.suffix}`;
       const sr = await putStream(o, sigTarget, Readable.from([sig.bytes]), sig.bytes.length, createHash('sha256').update(sig.bytes).digest('hex'), 'Uploading signature');
-      const v = sr.signatures.find((x) => x.signature_path === sr.path);
-      process.stderr.write(`Uploaded signature ${sr.repository}/${sr.path}: ${v ? v.status + (v.reason ? ` (${v.reason})` : '') : 'not verified'}\n`);
+      sigAt = { repository: sr.repository, path: sr.path };
     }
+    // The declared sha256 is the one signed: bytes that changed since are refused by the server (nothing stored).
+    const up = await putStream(o, target, createReadStream(file), size, sha, `Uploading ${basename(file)}`);
+    if (up.digest !== `sha256:${sha}`) throw new CliError(`the server stored ${up.digest}, not the file's sha256:${sha}`);
+    process.stderr.write(`${up.created ? 'Uploaded' : 'Replaced'} ${up.repository}/${up.path} (${up.size} bytes, ${up.digest})\n`);
+    if (sigAt) {
+      const v = up.signatures.find((x) => x.signature_path === sigAt.path);
+      process.stderr.write(`Uploaded signature ${sigAt.repository}/${sigAt.path}: ${v ? v.status + (v.reason ? ` (${v.reason})` : '') : 'not verified'}\n`);
+    }
+    for (const w of up.warnings) process.stderr.write(`Warning: ${w}\n`);
     process.stdout.write(`${up.digest}\n`);
   });
 
@@ -173,20 +219,28 @@ export function register(program: Command): void {
     program
       .command('download')
       .description(
-        'download a file from a generic repository, checking its sha256 against the server\'s Digest; with --require-signature, refuse unless the ' +
-          'server holds a valid signature for exactly these bytes (until the policy engine decides by default, signatures are only required on request)',
+        'download a file from a generic repository, checking its sha256 against the server\'s Digest. First asks the server\'s verify API: when ' +
+          'the repository has a signing policy and the file does not satisfy it (a required enforce or quarantine rule fails), the download is ' +
+          'refused and nothing is written (there is no flag to skip this); a failing warn rule prints a warning. With no policy the file is ' +
+          'downloaded as is, unless --require-signature asks for a valid signature anyway',
       )
       .argument('<target>', 'REPOSITORY/PATH')
       .option('-o, --output <file>', 'where to write (default: the file name in the current directory)')
-      .option('--require-signature', 'fail, leaving no file behind, unless a valid detached signature (or signed SHA256SUMS) vouches for the file'),
+      .option('--require-signature', 'also fail, leaving no file behind, unless a valid detached signature (or signed SHA256SUMS) vouches for the file, policy or not'),
   ).action(async (target: string, o: FileOpts & { requireSignature?: boolean }) => {
     const path = filesPath(target);
     const base = serverUrl(o);
     const out = o.output ?? basename(target);
     if (out === '' || out === '-') throw new CliError('give -o <file> (writing to standard output is not supported: a refused download must leave nothing behind)');
-    let status: StatusAnswer | undefined;
+    const status = await api<StatusAnswer>(o, 'GET', `/api/v1/artifacts/generic/${path}`);
+    const verdict = await api<VerifyAnswer>(o, 'POST', '/api/v1/signing/verify', { artifact: { repository: status.repository, path: status.path } });
+    if (verdict.policy && !verdict.policy.allowed) {
+      throw new CliError(
+        `refusing ${target}: it does not satisfy the signing policy of repository "${status.repository}": ${failingRules(verdict.policy, (m) => m !== 'warn')}; nothing was written`,
+      );
+    }
+    if (verdict.policy && !verdict.policy.satisfied) process.stderr.write(`Warning: ${target} does not satisfy a warn-mode policy rule: ${failingRules(verdict.policy, (m) => m === 'warn')}\n`);
     if (o.requireSignature) {
-      status = await api<StatusAnswer>(o, 'GET', `/api/v1/artifacts/generic/${path}`);
       if (!status.summary.signed) {
         const why = status.signatures.length
           ? status.signatures.map((s) => `${s.signature_path}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`).join('; ')
@@ -212,7 +266,9 @@ export function register(program: Command): void {
       progress.finish();
       const got = hash.digest('hex');
       if (got !== expected) throw new CliError(`the downloaded bytes have sha256 ${got}, but the server announced ${expected}; nothing was written`);
-      if (status && status.digest !== `sha256:${got}`) throw new CliError(`the file changed on the server between the signature check (${status.digest}) and the download (sha256:${got}); nothing was written`);
+      if (status.digest !== `sha256:${got}` || verdict.artifact.digest !== `sha256:${got}`) {
+        throw new CliError(`the file changed on the server between the signature check (${verdict.artifact.digest}) and the download (sha256:${got}); nothing was written`);
+      }
       await rename(tmp, out);
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
@@ -221,6 +277,7 @@ export function register(program: Command): void {
       if (code === 'ENOENT') throw new CliError(`cannot write "${out}": its directory does not exist`);
       throw new CliError(`downloading ${target} failed: ${(e as Error).message}`);
     }
-    process.stderr.write(`Downloaded ${target} to ${out} (sha256:${expected}${status ? `, ${status.summary.valid_signatures} valid signature(s)` : ''})\n`);
+    const policy = verdict.policy && verdict.policy.results.length > 0 ? `, policy ${verdict.policy.policies.map((p) => `"${p}"`).join(', ')} ${verdict.policy.satisfied ? 'satisfied' : 'allowed with warnings'}` : '';
+    process.stderr.write(`Downloaded ${target} to ${out} (sha256:${expected}${policy}, ${status.summary.valid_signatures} valid signature(s))\n`);
   });
 }

@@ -62,7 +62,7 @@ interface DryRun {
   evaluated: number;
   failing: number;
   truncated: boolean;
-  failures: { repository: string; tag: string; digest: string; mode: string | null; failures: { rule: string; required: boolean; missing: string }[] }[];
+  failures: { repository: string; tag?: string; path?: string; digest: string; mode: string | null; failures: { rule: string; required: boolean; missing: string }[] }[];
 }
 
 function checkOutput(o: Opts): void {
@@ -224,9 +224,11 @@ export function register(program: Command): void {
       if (o.output === 'json') process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else {
         for (const f of r.failures) {
-          for (const x of f.failures) process.stdout.write(`FAIL ${f.repository}:${f.tag} (${f.digest.slice(0, 19)}…) ${x.rule}: missing ${x.missing}\n`);
+          // An image tag (repo:tag) or a generic repository's file (repo/path).
+          const what = f.path !== undefined ? `${f.repository}/${f.path}` : `${f.repository}:${f.tag}`;
+          for (const x of f.failures) process.stdout.write(`FAIL ${what} (${f.digest.slice(0, 19)}…) ${x.rule}: missing ${x.missing}\n`);
         }
-        process.stdout.write(`policy "${r.policy}": ${r.evaluated} tag(s) in ${r.repositories.length} repositor${r.repositories.length === 1 ? 'y' : 'ies'} evaluated, ${r.failing} would fail${r.truncated ? ' (stopped early: too many tags)' : ''}\n`);
+        process.stdout.write(`policy "${r.policy}": ${r.evaluated} tag(s) and file(s) in ${r.repositories.length} repositor${r.repositories.length === 1 ? 'y' : 'ies'} evaluated, ${r.failing} would fail${r.truncated ? ' (stopped early: too many tags)' : ''}\n`);
       }
       if (r.failing > 0) throw new CliError(`${r.failing} artifact(s) would fail policy "${r.policy}"`);
       return;

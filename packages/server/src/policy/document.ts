@@ -76,7 +76,10 @@ export interface AttestationRequirement {
 
 export interface Rule {
   name: string;
-  /** Empty: every artifact type. */
+  /**
+   * Empty: every artifact type. An OCI image is `oci` and `docker`; every generic file is `generic`, and `.rpm`,
+   * `.deb` and `.apk` files are also `rpm`, `deb` and `apk` (so ["docker", "oci"] governs no file).
+   */
   artifact_types: string[];
   signature_type: SignatureType;
   required: boolean;

@@ -4,7 +4,8 @@
  * with the current state of each registered key) → which rules hold, what is missing, and what to do about it.
  *
  * - A rule applies when the event is one of its `on` events and the artifact's type is among its artifact_types
- *   (an empty list: every type).
+ *   (an empty list: every type). An OCI image is `oci` and `docker`; a generic file is `generic`, and also `rpm`,
+ *   `deb` or `apk` when its name ends so (service.ts fileArtifactTypes).
  * - A signature counts for a rule when its kind matches signature_type and its signer is acceptable: a registered
  *   key that is valid now (never revoked, expired, deleted or not yet valid) and listed in trusted_keys (by id or
  *   name) or, with a `{type: key}` requirement, registered for the repository; or a keyless certificate whose
@@ -50,7 +51,7 @@ export interface SignatureFact {
 
 export interface EvaluationContext {
   repository: string;
-  /** The artifact's types, e.g. ["oci", "docker"] for an image. */
+  /** The artifact's types, e.g. ["oci", "docker"] for an image, ["generic", "rpm"] for a generic file named *.rpm. */
   artifact_types: string[];
   /** Which rules apply: those for this event, or every rule ("any": dry runs and the verify API). */
   on: PolicyEvent | 'any';
@@ -181,7 +182,8 @@ export function conditionFailure(c: Condition, statement: unknown): string | und
   return undefined;
 }
 
-function ruleApplies(rule: Rule, ctx: EvaluationContext): boolean {
+/** Whether a rule applies: the event is one of its `on` events (or "any") and it lists none or one of the artifact's types. */
+export function ruleApplies(rule: Rule, ctx: Pick<EvaluationContext, 'artifact_types' | 'on'>): boolean {
   if (ctx.on !== 'any' && !rule.on.includes(ctx.on)) return false;
   return rule.artifact_types.length === 0 || rule.artifact_types.some((t) => ctx.artifact_types.includes(t));
 }

@@ -1,32 +1,33 @@
 /**
  * The policy domain: signing policies per repository glob (/api/v1/signing/policies, JSON or the seed's YAML),
  * their pure evaluation (evaluate.ts), dry runs over what the registry holds, and the verify API
- * (POST /api/v1/signing/verify). PolicyService.evaluate(repo, digest, on) is what push and pull enforcement call.
+ * (POST /api/v1/signing/verify). PolicyService.evaluate(repo, digest, on) is what push and pull enforcement call for
+ * images (releaseGate); PolicyService.evaluateFile(file, on) for generic files (fileGate).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { parse as parseYaml } from 'yaml';
 import { ANY_ROLE, requireRole, requireUnrestrictedAdmin } from '../http/auth.js';
 import { IdentityError, type Principal } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { principalAllows, type Registry } from '../registry/index.js';
+import { principalAllows, type GenericFiles, type Registry } from '../registry/index.js';
 import { globProblem } from '../keys/index.js';
 import { PolicyError } from './errors.js';
 import { parsePolicy, SIGNATURE_TYPES } from './document.js';
 import type { PolicyService } from './service.js';
-import { verifyArtifact, type VerifyRequest } from './verify.js';
+import { verifyArtifact, verifyFile, type VerifyRequest } from './verify.js';
 
-export { PolicyService, OCI_ARTIFACT_TYPES, MAX_DRY_RUN_TAGS, type PolicyInfo, type DryRunResult, type DryRunFailure, type PolicyServiceOptions } from './service.js';
-export { evaluate, evaluateRule, identityGlobMatches, conditionFailure, valueAt, type Evaluation, type RuleResult, type SignatureFact, type KeyFact, type EvaluationContext } from './evaluate.js';
+export { PolicyService, OCI_ARTIFACT_TYPES, MAX_DRY_RUN_TAGS, fileArtifactTypes, signatureTypesOf, type PolicyInfo, type DryRunResult, type DryRunFailure, type PolicyServiceOptions } from './service.js';
+export { evaluate, evaluateRule, ruleApplies, identityGlobMatches, conditionFailure, valueAt, type Evaluation, type RuleResult, type SignatureFact, type KeyFact, type EvaluationContext } from './evaluate.js';
 export { parsePolicy, SIGNATURE_TYPES, MODES, EVENTS, CERTIFICATE_EXTENSIONS, type PolicyDocument, type Rule, type Mode, type PolicyEvent, type SignatureType } from './document.js';
-export { verifyArtifact, artifactOf, type VerifyRequest, type VerifyResult, type VerifyCheck } from './verify.js';
+export { verifyArtifact, verifyFile, artifactOf, fileOf, type VerifyRequest, type VerifyResult, type VerifyCheck } from './verify.js';
 export { PolicyError, type PolicyErrorCode } from './errors.js';
-export { releaseGate } from './enforcement.js';
+export { releaseGate, fileGate, describeMissing } from './enforcement.js';
 
 /** Policy documents are small; YAML aliases are capped so a document cannot expand without bound. */
 const MAX_POLICY_BYTES = 256 * 1024;
 const idParams = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } } as const;
 
-export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registry: Registry; audit: AuditLog }> = async (app, { policies, registry, audit }) => {
+export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registry: Registry; files?: GenericFiles; audit: AuditLog }> = async (app, { policies, registry, files, audit }) => {
   // The seed's YAML form (application/yaml, text/yaml; also application/x-yaml), parsed into the same document as JSON.
   app.addContentTypeParser(['application/yaml', 'text/yaml', 'application/x-yaml'], { parseAs: 'string', bodyLimit: MAX_POLICY_BYTES }, (_req, body, done) => {
     try {
@@ -68,7 +69,7 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
   app.post(
     '/api/v1/signing/policies/dry-run',
     {
-      config: { summary: 'Evaluate a policy (inline, or a stored one by id or name) against every tag the repositories it governs hold now; lists what would fail, enforces nothing' },
+      config: { summary: 'Evaluate a policy (inline, or a stored one by id or name) against every tag and generic file the repositories it governs hold now; lists what would fail, enforces nothing' },
       schema: {
         body: {
           type: 'object',
@@ -115,7 +116,7 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
   app.post(
     '/api/v1/signing/verify',
     {
-      config: { summary: 'Verify an OCI artifact: its verified signatures, the current state of their keys, and its policies → {valid, signer, certificate, checks, policy}' },
+      config: { summary: 'Verify an OCI artifact (repository + version or digest) or a generic file (repository + path): its verified signatures, the current state of their keys, and its policies → {valid, signer, certificate, checks, policy}' },
       schema: {
         body: {
           type: 'object',
@@ -131,6 +132,8 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
                 name: { type: 'string', minLength: 1, maxLength: 255 },
                 version: { type: 'string', minLength: 1, maxLength: 160 },
                 digest: { type: 'string', minLength: 1, maxLength: 160 },
+                // A file in a generic repository: its path inside the repository (≤ 1024 bytes once checked).
+                path: { type: 'string', minLength: 1, maxLength: 4096 },
               },
             },
             signature_type: { type: 'string', enum: [...SIGNATURE_TYPES] },
@@ -142,15 +145,19 @@ export const policyRoutes: FastifyPluginAsync<{ policies: PolicyService; registr
     async (req) => {
       const b = req.body as VerifyRequest;
       const a = b.artifact;
-      const repo = a.name !== undefined ? `${a.repository}/${a.name}` : a.repository;
+      const repo = a.name !== undefined && a.path === undefined ? `${a.repository}/${a.name}` : a.repository;
       // Reader access to the repository (or a public repository / anonymous pull) is required.
       const p = req.principal;
       const info = await registry.store.repository(repo).catch(() => undefined);
       const isPublic = registry.anonymousPull || info?.visibility === 'public';
       if (!p && !isPublic) throw new IdentityError('UNAUTHENTICATED', 'this request needs a token: Authorization: Bearer <token>', { headers: { 'WWW-Authenticate': 'Bearer' } });
       if (p && !isPublic && !principalAllows(p, repo, 'pull')) {
-        await audit.record({ actor: p, action: 'artifact.verify', target: `oci:${repo.slice(0, 255)}`, outcome: 'denied', details: { reason: 'the token may not read the repository' } });
+        await audit.record({ actor: p, action: 'artifact.verify', target: `${a.path !== undefined ? 'file' : 'oci'}:${repo.slice(0, 255)}`, outcome: 'denied', details: { reason: 'the token may not read the repository' } });
         throw new IdentityError('FORBIDDEN', `this token may not read repository "${repo}"`);
+      }
+      if (a.path !== undefined) {
+        if (!files) throw new PolicyError('INVALID_VERIFY_REQUEST', 'this server has no generic file repositories: artifact.path cannot be verified');
+        return verifyFile({ policies, registry, files, audit }, b, p ?? 'anonymous');
       }
       return verifyArtifact({ policies, registry, audit }, b, p ?? 'anonymous');
     },

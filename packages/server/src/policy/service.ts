@@ -1,4 +1,3 @@
-import { readStream } from '../registry/index.js';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
@@ -7,11 +6,11 @@ import type { Database } from '../storage/schema.js';
 import type { OpenDb } from '../storage/db.js';
 import type { Actor, AuditLog } from '../audit/index.js';
 import { globMatches, globProblem, globsIntersect, type KeyService, type TrustedKeyRecord } from '../keys/index.js';
-import type { Registry } from '../registry/index.js';
+import { exemptFromPolicy, readStream, type FileRow, type GenericFiles, type Registry, type SignatureView } from '../registry/index.js';
 import type { SignatureIndexer, SignatureRecord, SignatureStore } from '../artifacts/index.js';
 import { PolicyError } from './errors.js';
-import { parsePolicy, type PolicyDocument, type PolicyEvent } from './document.js';
-import { evaluate, type Evaluation, type KeyFact, type SignatureFact } from './evaluate.js';
+import { parsePolicy, type PolicyDocument, type PolicyEvent, type SignatureType } from './document.js';
+import { evaluate, ruleApplies, type Evaluation, type KeyFact, type SignatureFact } from './evaluate.js';
 
 /** A stored policy as the API shows it. */
 export interface PolicyInfo extends PolicyDocument {
@@ -22,7 +21,9 @@ export interface PolicyInfo extends PolicyDocument {
 
 export interface DryRunFailure {
   repository: string;
-  tag: string;
+  /** An image's tag; a generic file has `path` instead. */
+  tag?: string;
+  path?: string;
   digest: string;
   mode: Evaluation['mode'];
   allowed: boolean;
@@ -45,6 +46,8 @@ export interface PolicyServiceOptions {
   signatures: SignatureStore;
   /** Key signatures nobody could verify on arrival get another chance with the keys registered now. */
   indexer?: SignatureIndexer;
+  /** Generic file repositories: the signatures beside a file (policies then govern files too). */
+  files?: GenericFiles;
   audit: AuditLog;
 }
 
@@ -52,10 +55,53 @@ type Row = Database['signing_policies'];
 
 /** An image in the OCI registry counts as both artifact types the seed uses for it. */
 export const OCI_ARTIFACT_TYPES = ['oci', 'docker'];
+
+/** File-name suffixes that give a generic file a package artifact type (the seed's rpm, deb and apk). */
+const FILE_TYPE_SUFFIXES: readonly (readonly [string, string])[] = [
+  ['.rpm', 'rpm'],
+  ['.deb', 'deb'],
+  ['.apk', 'apk'],
+];
+
+/**
+ * The artifact types of a generic file, from its name: every file is `generic`; `.rpm`, `.deb` and `.apk` files are
+ * also `rpm`, `deb` and `apk`. So a rule with artifact_types [] or ["generic"] governs every file, ["rpm"] only .rpm
+ * files, and ["docker", "oci"] no file at all.
+ */
+export function fileArtifactTypes(path: string): string[] {
+  const name = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  const types = ['generic'];
+  for (const [suffix, type] of FILE_TYPE_SUFFIXES) if (name.endsWith(suffix) && name.length > suffix.length) types.push(type);
+  return types;
+}
+
+/**
+ * The signature_type values a detached signature kind counts as (GenericFiles' kinds; `checksums+<kind>` for a signed
+ * SHA256SUMS): OpenPGP → gpg, SSHSIG → ssh, minisign and signify → minisign, a Sigstore bundle → sigstore and cosign,
+ * cosign's raw blob signature and a DSSE envelope (cosign attest-blob) → cosign.
+ */
+export function signatureTypesOf(kind: string): Exclude<SignatureType, 'any'>[] {
+  switch (kind.startsWith('checksums+') ? kind.slice('checksums+'.length) : kind) {
+    case 'pgp':
+      return ['gpg'];
+    case 'sshsig':
+      return ['ssh'];
+    case 'minisign':
+    case 'signify':
+      return ['minisign'];
+    case 'sigstore-bundle':
+      return ['sigstore', 'cosign'];
+    case 'cosign':
+    case 'dsse':
+      return ['cosign'];
+    default:
+      return [];
+  }
+}
 /** Signature records at most read per artifact. */
 const MAX_RECORDS = 256;
 const MAX_LAYER_BYTES = 1 << 20;
-/** Tags at most evaluated by one dry run. */
+/** Tags (and generic files) at most evaluated by one dry run. */
 export const MAX_DRY_RUN_TAGS = 10_000;
 /** cosign's legacy signature/attestation/SBOM tags and the referrers tag schema's index tags. */
 const SIGNATURE_TAG = /^(sha256|sha512)-[0-9a-f]{64,128}(\.(sig|att|sbom))?$/;
@@ -83,8 +129,16 @@ const visibleTo = (policyGlobs: readonly string[], globs: readonly string[] | un
  * evaluation needs (from the artifacts domain's verified records, the keys' current state, and the certificates
  * and statements in the signature layers), evaluation for push and pull, and dry runs over what the registry holds.
  */
+/**
+ * How long a snapshot of the stored policies serves before it is read again. Every push and every consumer read in
+ * a governed repository asks for its policies; changes made through this process take effect at once (the snapshot
+ * is dropped), changes made by another node sharing the database within this many milliseconds.
+ */
+const POLICY_SNAPSHOT_MS = 2_000;
+
 export class PolicyService {
   private readonly db: Kysely<Database>;
+  private snapshot: { loadedAt: number; docs: Promise<PolicyDocument[]> } | undefined;
 
   constructor(private readonly o: PolicyServiceOptions) {
     this.db = o.database.db;
@@ -122,9 +176,18 @@ export class PolicyService {
       .map(infoOf);
   }
 
-  /** The policies whose repository globs match `repo`. */
+  /** The policies whose repository globs match `repo` (from a snapshot at most POLICY_SNAPSHOT_MS old). */
   async forRepository(repo: string): Promise<PolicyDocument[]> {
-    return (await this.list({ repository: repo })).map(documentOf);
+    const now = Date.now();
+    if (!this.snapshot || now - this.snapshot.loadedAt > POLICY_SNAPSHOT_MS) {
+      const docs = this.list().then((all) => all.map(documentOf));
+      this.snapshot = { loadedAt: now, docs };
+      // A failed read is not kept: the next caller reads again.
+      docs.catch(() => {
+        if (this.snapshot?.docs === docs) this.snapshot = undefined;
+      });
+    }
+    return (await this.snapshot.docs).filter((d) => d.repositories.some((g) => globMatches(g, repo)));
   }
 
   private summary(p: PolicyDocument): Record<string, unknown> {
@@ -137,6 +200,7 @@ export class PolicyService {
     const row: Row = { id: randomUUID(), name: doc.name, repositories: JSON.stringify(doc.repositories), document: JSON.stringify(doc), created_at: now, updated_at: now };
     try {
       await this.db.insertInto('signing_policies').values(row).execute();
+      this.snapshot = undefined;
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
       const other = await this.row(doc.name);
@@ -158,6 +222,7 @@ export class PolicyService {
         .set({ name: doc.name, repositories: JSON.stringify(doc.repositories), document: JSON.stringify(doc), updated_at: now })
         .where('id', '=', old.id)
         .executeTakeFirst();
+      this.snapshot = undefined;
       if (Number(res.numUpdatedRows) === 0) throw new PolicyError('POLICY_NOT_FOUND', `signing policy ${old.id} was deleted meanwhile`);
     } catch (e) {
       if (isUniqueViolation(e)) throw new PolicyError('POLICY_EXISTS', `another signing policy is named "${doc.name}"`);
@@ -170,6 +235,7 @@ export class PolicyService {
   async delete(ref: string, actor: Actor): Promise<void> {
     const old = await this.get(ref);
     const res = await this.db.deleteFrom('signing_policies').where('id', '=', old.id).executeTakeFirst();
+    this.snapshot = undefined;
     if (Number(res.numDeletedRows) === 0) throw new PolicyError('POLICY_NOT_FOUND', `signing policy ${old.id} was deleted meanwhile`);
     await this.o.audit.record({ actor, action: 'policy.delete', target: `policy:${old.id}`, outcome: 'allowed', details: this.summary(documentOf(old)) });
   }
@@ -222,21 +288,35 @@ export class PolicyService {
     return out;
   }
 
-  /** What is known now about the verified signatures and attestations of `repo@digest`. */
-  async facts(repo: string, digest: string): Promise<SignatureFact[]> {
-    await this.o.indexer?.reverify(repo, digest).catch(() => 0);
-    const records = (await this.o.signatures.forSubject(repo, digest)).filter((r) => r.status === 'valid').slice(0, MAX_RECORDS);
-    if (records.length === 0) return [];
+  /**
+   * The registered key that verified a signature, as the policy sees it now for `repo`: by its id, else by its
+   * fingerprint (a signature verified with the key its log entry named counts as the registered key with that
+   * fingerprint). Memoised per call of keyFacts, so one artifact's signatures look each key up once.
+   */
+  private keyFacts(repo: string): (id: string | undefined, fingerprint: string | undefined) => Promise<KeyFact | undefined> {
     const now = Date.now();
     const byId = new Map<string, KeyFact | undefined>();
-    const keyById = async (id: string): Promise<KeyFact | undefined> => {
+    let byFingerprint: Map<string, string> | undefined;
+    return async (id, fingerprint) => {
+      if (!id && fingerprint) {
+        byFingerprint ??= new Map((await this.o.keys.list()).map((k) => [k.fingerprint, k.id]));
+        id = byFingerprint.get(fingerprint);
+      }
+      if (!id) return undefined;
       if (!byId.has(id)) {
         const k = await this.o.keys.get(id);
         byId.set(id, k ? PolicyService.keyFact(k, repo, now) : undefined);
       }
       return byId.get(id);
     };
-    let byFingerprint: Map<string, string> | undefined;
+  }
+
+  /** What is known now about the verified signatures and attestations of `repo@digest`. */
+  async facts(repo: string, digest: string): Promise<SignatureFact[]> {
+    await this.o.indexer?.reverify(repo, digest).catch(() => 0);
+    const records = (await this.o.signatures.forSubject(repo, digest)).filter((r) => r.status === 'valid').slice(0, MAX_RECORDS);
+    if (records.length === 0) return [];
+    const keyFact = this.keyFacts(repo);
     const facts: SignatureFact[] = [];
     for (const r of records) {
       const f: SignatureFact = { kind: r.kind, types: ['cosign', 'sigstore'] };
@@ -244,13 +324,7 @@ export class PolicyService {
       if (r.predicate_type) f.predicate_type = r.predicate_type;
       if (r.key_fingerprint) f.key_fingerprint = r.key_fingerprint;
       if (r.signer_type === 'key') {
-        let id = r.key_id ?? undefined;
-        if (!id && r.key_fingerprint) {
-          // Verified with the key its log entry named: it counts as the registered key with that fingerprint.
-          byFingerprint ??= new Map((await this.o.keys.list()).map((k) => [k.fingerprint, k.id]));
-          id = byFingerprint.get(r.key_fingerprint);
-        }
-        const k = id ? await keyById(id) : undefined;
+        const k = await keyFact(r.key_id ?? undefined, r.key_fingerprint ?? undefined);
         if (k) f.key = k;
       } else if (r.identity) {
         f.identity = r.identity;
@@ -267,6 +341,44 @@ export class PolicyService {
   }
 
   /**
+   * What is known now about the signatures that speak for a generic file: its own detached signatures and those of
+   * a signed SHA256SUMS listing it (GenericFiles.signatures, judged now: a revoked or expired key no longer counts),
+   * or the given `signatures` (the push gate passes those judged against staged content). Only valid ones count.
+   */
+  async fileFacts(file: FileRow, signatures?: SignatureView[]): Promise<SignatureFact[]> {
+    const views = signatures ?? (this.o.files ? (await this.o.files.signatures(file)).signatures : []);
+    const keyFact = this.keyFacts(file.repo);
+    const facts: SignatureFact[] = [];
+    for (const v of views.filter((x) => x.status === 'valid').slice(0, MAX_RECORDS)) {
+      const types = signatureTypesOf(v.kind);
+      if (types.length === 0) continue;
+      const f: SignatureFact = { kind: 'signature', types };
+      if (v.signed_at) f.signed_at = v.signed_at;
+      if (v.signer.key_fingerprint) f.key_fingerprint = v.signer.key_fingerprint;
+      const k = v.signer.key_id || v.signer.key_fingerprint ? await keyFact(v.signer.key_id, v.signer.key_fingerprint) : undefined;
+      if (k) f.key = k;
+      // A keyless bundle's certificate identity (the generic verifier records no issuer). A key's own user id
+      // (e.g. an OpenPGP UID) is not a keyless identity: the key decides.
+      else if (v.signer.identity) f.identity = v.signer.identity;
+      facts.push(f);
+    }
+    return facts;
+  }
+
+  /**
+   * The enforcement entry point for generic files: the policies governing the file's repository, their rules for
+   * `on` that apply to the file's artifact types (fileArtifactTypes), applied to the file's signatures. Facts are
+   * gathered only when some rule applies. `signatures` replaces the stored ones (content not recorded yet).
+   */
+  async evaluateFile(file: FileRow, on: PolicyEvent | 'any', opts: { policies?: PolicyDocument[]; facts?: SignatureFact[]; signatures?: () => Promise<SignatureView[]> } = {}): Promise<Evaluation> {
+    const policies = opts.policies ?? (await this.forRepository(file.repo));
+    const ctx = { repository: file.repo, artifact_types: fileArtifactTypes(file.path), on };
+    if (!policies.some((p) => p.rules.some((r) => ruleApplies(r, ctx)))) return evaluate(policies, [], ctx);
+    const facts = opts.facts ?? (await this.fileFacts(file, opts.signatures ? await opts.signatures() : undefined));
+    return evaluate(policies, facts, ctx);
+  }
+
+  /**
    * The enforcement entry point: the policies governing `repo`, their rules for `on`, applied to `repo@digest`.
    * `on: 'any'` applies every rule (dry runs, the verify API). `policies` overrides the stored ones.
    */
@@ -278,8 +390,9 @@ export class PolicyService {
   }
 
   /**
-   * Evaluates `doc` against every tag the repositories it governs hold now (those `canRead` allows, narrowed to
-   * `only` globs when given) and lists what would fail; it enforces nothing.
+   * Evaluates `doc` against every tag the OCI repositories it governs hold now, then every file of the generic
+   * repositories it governs (those `canRead` allows, narrowed to `only` globs when given; MAX_DRY_RUN_TAGS tags and
+   * files in all), and lists what would fail; it enforces nothing.
    */
   async dryRun(doc: PolicyDocument, opts: { only?: string[]; canRead: (repo: string) => boolean }): Promise<DryRunResult> {
     const out: DryRunResult = { policy: doc.name, repositories: [], evaluated: 0, failing: 0, truncated: false, failures: [] };
@@ -324,6 +437,50 @@ export class PolicyService {
       }
       if (page.length < 500) break;
     }
+    if (this.o.files) await this.dryRunFiles(this.o.files, doc, opts, out);
     return out;
+  }
+
+  /** The generic-repository half of dryRun: every file (signature files and checksum lists exempt), by path. */
+  private async dryRunFiles(files: GenericFiles, doc: PolicyDocument, opts: { only?: string[]; canRead: (repo: string) => boolean }, out: DryRunResult): Promise<void> {
+    let last: string | undefined;
+    for (;;) {
+      const page = await files.repositories(500, last);
+      if (page.length === 0) return;
+      last = page[page.length - 1]!.name;
+      for (const { name } of page) {
+        if (!doc.repositories.some((g) => globMatches(g, name))) continue;
+        if (opts.only && !opts.only.some((g) => globMatches(g, name))) continue;
+        if (!opts.canRead(name)) continue;
+        out.repositories.push(name);
+        let after: string | undefined;
+        for (;;) {
+          const listed = await files.list(name, { limit: 1000, ...(after !== undefined ? { after } : {}) });
+          for (const entry of listed.files) {
+            if (exemptFromPolicy(entry.path)) continue;
+            if (out.evaluated >= MAX_DRY_RUN_TAGS) {
+              out.truncated = true;
+              return;
+            }
+            const f: FileRow = { repo: name, ...entry, uploaded_by: '', created_at: entry.updated_at };
+            out.evaluated++;
+            const ev = await this.evaluateFile(f, 'any', { policies: [doc] });
+            if (ev.satisfied) continue;
+            out.failing++;
+            out.failures.push({
+              repository: name,
+              path: f.path,
+              digest: f.digest,
+              mode: ev.mode,
+              allowed: ev.allowed,
+              failures: ev.results.filter((r) => !r.ok).map((r) => ({ rule: r.rule, required: r.required, mode: r.mode, missing: r.missing ?? '' })),
+            });
+          }
+          if (listed.next === undefined) break;
+          after = listed.next;
+        }
+      }
+      if (page.length < 500) return;
+    }
   }
 }

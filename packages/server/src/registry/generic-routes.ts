@@ -8,6 +8,10 @@
  *   their status (the generic counterpart of /api/v1/artifacts/oci/…).
  * Readers (any role within the token's globs) read, public repositories anonymously; publishers, signers and admins
  * write. Uploads and deletions are audit events, as are refused writes by a known token.
+ * Signing policies reach files through GenericFiles.gate (FileGate, installed by the policy domain): a PUT may be
+ * refused before the path is recorded, or answered with Warning: 299 headers; a GET/HEAD by a consumer (no write
+ * access to the repository) may be refused while the file does not satisfy its policies. Signature files and
+ * SHA256SUMS lists are exempt; listings still list every file.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../http/errors.js';
@@ -15,7 +19,7 @@ import { IdentityError, type Principal } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { principalAllows } from './access.js';
 import type { BlobRange } from './blobs.js';
-import { splitFilesPath, type FileRow, type GenericFiles } from './generic.js';
+import { exemptFromPolicy, splitFilesPath, type FileRow, type GenericFiles } from './generic.js';
 import { mayRead, readDenied } from './repositories.js';
 import { RepositoryError } from './repository-errors.js';
 import type { Registry } from './service.js';
@@ -84,6 +88,14 @@ function fileHeaders(reply: FastifyReply, f: FileRow): void {
     .header('Accept-Ranges', 'bytes')
     .header('Last-Modified', new Date(f.updated_at).toUTCString())
     .type(f.content_type);
+}
+
+/**
+ * RFC 9111 §5.5 warn-code 299 ("miscellaneous persistent warning"), one header value per warning; quotes and
+ * backslashes become "'" and anything outside printable ASCII "?" (header values are ASCII).
+ */
+function warn(reply: FastifyReply, warnings: string[]): void {
+  if (warnings.length) void reply.header('Warning', warnings.map((w) => `299 - "${w.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?').slice(0, 4000)}"`));
 }
 
 function notModified(req: FastifyRequest, etag: string): boolean {
@@ -164,7 +176,7 @@ const filesRoutes: FastifyPluginAsync<GenericRouteOptions> = async (app, { files
           const declared = declaredSha256(req);
           let r;
           try {
-            r = await files.put(repo, path, req.raw, { ...(declared ? { declaredSha256: declared } : {}), contentType: contentTypeOf(req), actor: p.tokenId });
+            r = await files.put(repo, path, req.raw, { ...(declared ? { declaredSha256: declared } : {}), contentType: contentTypeOf(req), actor: p.tokenId, principal: p });
           } catch (e) {
             const code = (e as NodeJS.ErrnoException).code;
             if (code && CLIENT_GONE.has(code)) throw new HttpError('BAD_REQUEST', 'the request body ended before it was complete; nothing was stored', { headers: { Connection: 'close' } });
@@ -178,6 +190,7 @@ const filesRoutes: FastifyPluginAsync<GenericRouteOptions> = async (app, { files
             details: { digest: r.file.digest, size: r.file.size, replaced: !r.created, signatures: r.signatures.map((s) => ({ signature: s.signature_path, kind: s.kind, status: s.status, key_id: s.signer.key_id ?? null })) },
           });
           fileHeaders(reply, r.file);
+          warn(reply, r.warnings);
           return reply
             .status(r.created ? 201 : 200)
             .header('Location', `/files/${repo}/${path.split('/').map(encodeURIComponent).join('/')}`)
@@ -195,6 +208,11 @@ const filesRoutes: FastifyPluginAsync<GenericRouteOptions> = async (app, { files
           if (!mayRead(req.principal, repo, registry.anonymousPull || visibility === 'public')) throw readDenied(req.principal, repo);
           const f = await files.stat(repo, path);
           if (!f) throw new RepositoryError('FILE_NOT_FOUND', `${repo} has no file "${path}"`);
+          // Consumers never get a file its policies hold back; whoever may write here (publishers, signers, admins)
+          // reads what they must sign. Signature files and checksum lists are exempt.
+          if (files.gate && !exemptFromPolicy(path) && !(req.principal && principalAllows(req.principal, repo, 'push'))) {
+            warn(reply, (await files.gate.beforeServe({ file: f, principal: req.principal })).warnings);
+          }
           fileHeaders(reply, f);
           if (notModified(req, `"${f.digest}"`)) return reply.status(304).send();
           const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, f.size);

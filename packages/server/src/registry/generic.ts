@@ -12,12 +12,17 @@ import { readStream } from './blobs.js';
  * or its signature is stored, the pair is verified with core's verify() against the keys registered for the
  * repository (KeyService.trustedKeysFor) and the verdict is recorded in generic_signatures. A signed SHA256SUMS
  * vouches for the files it lists in its directory whose sha256 matches (core's checksums module).
+ *
+ * Signing policies apply through `gate` (FileGate, installed by the policy domain): put() stages the content in the
+ * blob store, asks the gate with the signatures already beside the path judged against the staged content, and only
+ * then records the path ("sign, then push": signatures may be stored before the file they sign).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, pipeline, type Readable, type TransformCallback } from 'node:stream';
 import { checkValidity, detectSignatureKind, parseChecksums, verify, type SignatureKind, type TrustedKey, type Verdict, type Artifact } from '@signet/core';
 import type { Db } from '../storage/db.js';
 import type { KeyService, TrustedKeyRecord } from '../keys/index.js';
+import type { Principal } from '../identity/index.js';
 import type { BlobRange } from './blobs.js';
 import { parseDigest } from './oci.js';
 import { RepositoryError } from './repository-errors.js';
@@ -82,6 +87,35 @@ export interface SignatureView {
   checks: { name: string; ok: boolean; detail: string }[];
   recorded_at?: string;
 }
+
+/**
+ * Policy enforcement for generic files (design: "push under policy"). The registry stays policy-agnostic: the policy
+ * domain implements this gate and app.ts installs it as GenericFiles.gate. Signature files and checksum lists
+ * (exemptFromPolicy) never pass through it, as OCI signature tags never pass through the registry's ReleaseGate.
+ */
+export interface FileGate {
+  /**
+   * Before `file.path` is pointed at the staged content `file.digest` (already in the blob store, not yet recorded).
+   * `signatures()` gives the signatures already beside the path, judged against the staged content (nothing is
+   * recorded by it). Throw to refuse: nothing is recorded at the path (an older file there stays as it was) and the
+   * staged blob is left for garbage collection. Returns warnings for the client (Warning: 299 headers).
+   */
+  beforeStore(ctx: { file: FileRow; principal: Principal | undefined; replacing: boolean; signatures: () => Promise<SignatureView[]> }): Promise<{ warnings: string[] }>;
+  /** Before a consumer (a caller who may not write the repository) reads a stored file; throw to refuse. Returns warnings. */
+  beforeServe(ctx: { file: FileRow; principal: Principal | null }): Promise<{ warnings: string[] }>;
+}
+
+/** Signature files and checksum lists: never refused or held by a policy (they are how files get to satisfy one). */
+export function exemptFromPolicy(path: string): boolean {
+  if (signatureTarget(path)) return true;
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return (CHECKSUM_LISTS as readonly string[]).includes(name);
+}
+
+/** What verifying one signature file against one file found. */
+export type PairVerdict = Omit<SignatureRow, 'repo' | 'path' | 'signature_path' | 'file_digest' | 'signature_digest' | 'created_at'>;
+/** Verdicts worked out for staged content, by signature path, so that storing it does not verify them again. */
+export type StagedVerdicts = Map<string, { signatureDigest: string; fileDigest: string; verdict: PairVerdict }>;
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
@@ -156,10 +190,14 @@ export interface PutResult {
   created: boolean;
   /** Verdicts recorded because of this upload (the file's signatures, or this signature's file). */
   signatures: SignatureView[];
+  /** The gate's warnings (a warn-mode policy rule not met, or the file held in quarantine). */
+  warnings: string[];
 }
 
 export class GenericFiles {
   private pgp: Promise<typeof import('@signet/core/pgp')> | undefined;
+  /** Installed by the policy domain (app.ts); absent means no enforcement. */
+  gate?: FileGate;
 
   constructor(
     private readonly db: Db,
@@ -190,6 +228,13 @@ export class GenericFiles {
     return { repo: best.name, path: segments.slice(best.name.split('/').length).join('/'), visibility: best.visibility };
   }
 
+  /** Generic repositories by name, after `after` (for callers that walk every file, e.g. policy dry runs). */
+  async repositories(limit: number, after?: string): Promise<{ name: string; visibility: 'private' | 'public' }[]> {
+    let q = this.db.selectFrom('repositories').select(['name', 'visibility']).where('kind', '=', 'generic');
+    if (after !== undefined) q = q.where('name', '>', after);
+    return q.orderBy('name').limit(limit).execute();
+  }
+
   async stat(repo: string, path: string): Promise<FileRow | undefined> {
     const r = await this.db.selectFrom('generic_files').selectAll().where('repo', '=', repo).where('path', '=', path).executeTakeFirst();
     return r ? { ...r, size: Number(r.size) } : undefined;
@@ -217,9 +262,10 @@ export class GenericFiles {
 
   /**
    * Stores a file: streams `source` into the blob store (sha256 computed while receiving), checks a declared
-   * sha256 (nothing is kept on a mismatch), then records the path. Verifies the signatures this completes.
+   * sha256 (nothing is kept on a mismatch), asks the gate (signing policies; signature files and checksum lists
+   * exempt), then records the path. Verifies the signatures this completes.
    */
-  async put(repo: string, path: string, source: Readable, opts: { declaredSha256?: string; contentType: string; actor: string }): Promise<PutResult> {
+  async put(repo: string, path: string, source: Readable, opts: { declaredSha256?: string; contentType: string; actor: string; principal?: Principal }): Promise<PutResult> {
     const u = await this.registry.startUpload(repo);
     const hasher = new Hasher();
     let digest: string;
@@ -237,6 +283,15 @@ export class GenericFiles {
       throw e;
     }
     const at = now();
+    let warnings: string[] = [];
+    const staged: StagedVerdicts = new Map();
+    if (this.gate && !exemptFromPolicy(path)) {
+      // Judged before the path is recorded: the signatures beside it are verified against the staged content.
+      // A refusal throws from here; the staged blob has no reference and is left for garbage collection.
+      const file: FileRow = { repo, path, digest, size: hasher.size, content_type: opts.contentType, uploaded_by: opts.actor, created_at: at, updated_at: at };
+      const replacing = (await this.stat(repo, path)) !== undefined;
+      ({ warnings } = await this.gate.beforeStore({ file, principal: opts.principal, replacing, signatures: async () => (await this.signatures(file, { staged })).signatures }));
+    }
     const created = await this.db.transaction().execute(async (trx) => {
       const before = await trx.selectFrom('generic_files').select('digest').where('repo', '=', repo).where('path', '=', path).executeTakeFirst();
       await trx
@@ -259,13 +314,15 @@ export class GenericFiles {
       }
       for (const s of SIGNATURE_SUFFIXES) {
         const sf = await this.stat(repo, `${path}${s}`);
-        if (sf) signatures.push(await this.verifyPair(file, sf));
+        if (!sf) continue;
+        const known = staged.get(sf.path);
+        signatures.push(known && known.signatureDigest === sf.digest && known.fileDigest === file.digest ? await this.recordPair(file, sf, known.verdict) : await this.verifyPair(file, sf));
       }
     } catch (e) {
       // The file is stored; a verification that could not run is tried again when its status is read.
       this.log.error({ err: e, repo, path }, 'verifying a generic file signature failed');
     }
-    return { file, created, signatures };
+    return { file, created, signatures, warnings };
   }
 
   /** Deletes a file, its signature records and its garbage-collection reference; false when it was not there. */
@@ -307,8 +364,11 @@ export class GenericFiles {
 
   /** Verifies `sig` (a signature file) against `file` with the repository's registered keys and records the verdict. */
   async verifyPair(file: FileRow, sig: FileRow): Promise<SignatureView> {
+    return this.recordPair(file, sig, await this.evaluate(file, sig));
+  }
+
+  private async recordPair(file: FileRow, sig: FileRow, rec: PairVerdict): Promise<SignatureView> {
     const base = { repo: file.repo, path: file.path, signature_path: sig.path, file_digest: file.digest, signature_digest: sig.digest };
-    const rec = await this.evaluate(file, sig);
     const row = { ...base, ...rec, checks: JSON.stringify(rec.checks), created_at: now() };
     await this.db
       .insertInto('generic_signatures')
@@ -318,7 +378,7 @@ export class GenericFiles {
     return this.view({ ...base, ...rec, created_at: row.created_at }, new Map());
   }
 
-  private async evaluate(file: FileRow, sig: FileRow): Promise<Omit<SignatureRow, 'repo' | 'path' | 'signature_path' | 'file_digest' | 'signature_digest' | 'created_at'>> {
+  private async evaluate(file: FileRow, sig: FileRow): Promise<PairVerdict> {
     const empty = { key_id: null, key_fingerprint: null, identity: null, signed_at: null };
     if (sig.size > MAX_SIGNATURE_FILE) {
       return { ...empty, kind: 'unknown', status: 'invalid', checks: [], reason: `the signature file is ${sig.size} bytes; signatures over ${MAX_SIGNATURE_FILE} bytes are not read` };
@@ -367,9 +427,10 @@ export class GenericFiles {
 
   /**
    * The signature records of a file, refreshed first where stale: a replaced file or signature, a signature with
-   * no record yet, or one nobody could verify before (a key may have been registered since).
+   * no record yet, or one nobody could verify before (a key may have been registered since). With `staged` (content
+   * not recorded at the path yet) stale verdicts are worked out but not recorded: they are kept in `staged`.
    */
-  private async current(file: FileRow): Promise<SignatureRow[]> {
+  private async current(file: FileRow, staged?: StagedVerdicts): Promise<SignatureRow[]> {
     let rows = await this.records(file.repo, file.path);
     let changed = false;
     for (const s of SIGNATURE_SUFFIXES) {
@@ -377,12 +438,19 @@ export class GenericFiles {
       if (!sf) continue;
       const r = rows.find((x) => x.signature_path === sf.path);
       if (!r || r.file_digest !== file.digest || r.signature_digest !== sf.digest || r.status === 'unverified') {
-        await this.verifyPair(file, sf);
-        changed = true;
+        if (staged) {
+          const verdict = await this.evaluate(file, sf);
+          staged.set(sf.path, { signatureDigest: sf.digest, fileDigest: file.digest, verdict });
+          const row: SignatureRow = { repo: file.repo, path: file.path, signature_path: sf.path, file_digest: file.digest, signature_digest: sf.digest, ...verdict, created_at: now() };
+          rows = [...rows.filter((x) => x.signature_path !== sf.path), row];
+        } else {
+          await this.verifyPair(file, sf);
+          changed = true;
+        }
       }
     }
     if (changed) rows = await this.records(file.repo, file.path);
-    return rows;
+    return rows.sort((a, b) => (a.signature_path < b.signature_path ? -1 : a.signature_path > b.signature_path ? 1 : 0));
   }
 
   /** The recorded verdict judged again now: a key revoked or expired since makes a valid record invalid. */
@@ -429,8 +497,8 @@ export class GenericFiles {
    * Every signature that speaks for a file: its own detached signatures, and those of a SHA256SUMS in its directory
    * that lists it (valid only when the listed sha256 is the file's). `signed` is true when any is valid now.
    */
-  async signatures(file: FileRow): Promise<{ signed: boolean; signatures: SignatureView[] }> {
-    const own = await this.current(file);
+  async signatures(file: FileRow, opts: { staged?: StagedVerdicts } = {}): Promise<{ signed: boolean; signatures: SignatureView[] }> {
+    const own = await this.current(file, opts.staged);
     const views = [...own.map((r) => ({ r, via: undefined as string | undefined }))];
     const slash = file.path.lastIndexOf('/');
     const dir = slash >= 0 ? file.path.slice(0, slash + 1) : '';

@@ -16,6 +16,6 @@ export {
   type Descriptor,
 } from './oci.js';
 export { Repositories, repositoryRoutes, checkRepositoryName, mayRead, type RepositoryInfo, type RepositoryKind, type Visibility, type RepositoryRouteOptions } from './repositories.js';
-export { GenericFiles, splitFilesPath, signatureTarget, SIGNATURE_SUFFIXES, type FileRow, type SignatureView } from './generic.js';
+export { GenericFiles, splitFilesPath, signatureTarget, exemptFromPolicy, SIGNATURE_SUFFIXES, CHECKSUM_LISTS, type FileRow, type SignatureView, type FileGate } from './generic.js';
 export { genericRoutes, type GenericRouteOptions } from './generic-routes.js';
 export { RepositoryError, type RepositoryErrorCode } from './repository-errors.js';
