@@ -22,6 +22,7 @@ import type { BlobRange } from './blobs.js';
 import { exemptFromPolicy, splitFilesPath, type FileRow, type GenericFiles } from './generic.js';
 import { mayRead, readDenied } from './repositories.js';
 import { RepositoryError } from './repository-errors.js';
+import { sendBlobFile } from './routes.js';
 import type { Registry } from './service.js';
 
 export interface GenericRouteOptions {
@@ -222,7 +223,7 @@ const filesRoutes: FastifyPluginAsync<GenericRouteOptions> = async (app, { files
           if (range) void reply.status(206).header('Content-Range', `bytes ${range.start}-${range.end}/${f.size}`);
           void reply.header('Content-Length', String(range ? range.end - range.start + 1 : f.size));
           if (req.method === 'HEAD') return reply.send();
-          return reply.send(await files.open(f, range));
+          return sendBlobFile(reply, await files.openForServing(f), range ? range.start : 0, range ? range.end : f.size - 1);
         }
       }
     },

@@ -23,7 +23,7 @@ import { checkValidity, detectSignatureKind, parseChecksums, verify, type Signat
 import type { Db } from '../storage/db.js';
 import type { KeyService, TrustedKeyRecord } from '../keys/index.js';
 import type { Principal } from '../identity/index.js';
-import type { BlobRange } from './blobs.js';
+import type { BlobFile, BlobRange } from './blobs.js';
 import { parseDigest } from './oci.js';
 import { RepositoryError } from './repository-errors.js';
 import type { Registry } from './service.js';
@@ -248,6 +248,16 @@ export class GenericFiles {
       throw new RepositoryError('FILE_NOT_FOUND', `the content of ${f.repo}/${f.path} is missing from the blob store`);
     }
     return s;
+  }
+
+  /** A stored file opened for serving over HTTP (BlobFile.copyTo: pooled buffers, no per-chunk allocation). */
+  async openForServing(f: FileRow): Promise<BlobFile> {
+    const b = await this.registry.blobs.openForServing(parseDigest(f.digest));
+    if (!b) {
+      this.log.error({ repo: f.repo, path: f.path, digest: f.digest }, 'generic file is recorded but its blob is missing');
+      throw new RepositoryError('FILE_NOT_FOUND', `the content of ${f.repo}/${f.path} is missing from the blob store`);
+    }
+    return b;
   }
 
   async list(repo: string, opts: { prefix?: string; after?: string; limit: number }): Promise<{ files: { path: string; digest: string; size: number; content_type: string; updated_at: string }[]; next?: string }> {
