@@ -18,6 +18,7 @@ import { register as registerImageSign } from './commands/image-sign.js';
 import { register as registerImageVerify } from './commands/image-verify.js';
 import { register as registerImageTools } from './commands/image-tools.js';
 import { register as registerFiles } from './commands/files.js';
+import { register as registerRepo } from './commands/repo.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerImageVerify(program);
   registerImageTools(program);
   registerFiles(program);
+  registerRepo(program);
   const override = (c: Command): void => {
     c.exitOverride();
     c.commands.forEach(override);

@@ -165,7 +165,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   await app.register(tsaRoutes, { tsa });
   await app.register(trustRoutes, { trust });
   await app.register(registryRoutes, { registry });
-  await app.register(repositoryRoutes, { repositories, registry, files, audit });
+  await app.register(repositoryRoutes, { repositories, registry, files, audit, tokens });
   await app.register(genericRoutes, { files, registry, audit });
   await app.register(artifactRoutes, { registry, signatures, indexer, keys });
   await app.register(keysRoutes, { keys, audit });

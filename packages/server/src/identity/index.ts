@@ -4,7 +4,8 @@ import { IdentityError } from './errors.js';
 import { ROLES, type Role, type TokenService } from './tokens.js';
 import type { AuditLog } from '../audit/index.js';
 
-export { TokenService, ROLES, type Role, type Principal } from './tokens.js';
+export { TokenService, ROLES, isRole, type Role, type Principal } from './tokens.js';
+export { RepositoryGrants, MAX_GRANTS_PER_REPOSITORY, MAX_TOKEN_REF, type Grantee, type RepositoryGrant, type GrantChanges } from './grants.js';
 export { IdentityError } from './errors.js';
 
 const tokenInfo = {
@@ -69,12 +70,16 @@ export const identityRoutes: FastifyPluginAsync<{ tokens: TokenService; audit?: 
 
   app.delete(
     '/api/v1/tokens/:id',
-    { config: { summary: 'Revoke an API token' }, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
+    { config: { summary: 'Revoke an API token (its per-repository grants are deleted with it)' }, schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
     async (req, reply) => {
       const actor = requireRole(req, ['admin']);
       const { id } = req.params as { id: string };
-      await tokens.revoke(id);
+      const grants = await tokens.revoke(id);
       await audit?.record({ actor, action: 'token.revoke', target: `token:${id}`, outcome: 'allowed' });
+      // Every grant change is an audit event, including the grants a revocation deletes.
+      for (const g of grants) {
+        await audit?.record({ actor, action: 'repository.revoke_grant', target: `repo:${g.repo}`, outcome: 'allowed', details: { token_id: id, role: g.role, reason: 'token revoked' } });
+      }
       return reply.status(204).send();
     },
   );

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'n
 import { join } from 'node:path';
 import type { Db } from '../storage/db.js';
 import { IdentityError } from './errors.js';
+import { RepositoryGrants } from './grants.js';
 
 export const ROLES = ['admin', 'signer', 'publisher', 'reader'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,6 +14,12 @@ export interface Principal {
   role: Role;
   /** Repository globs the token is limited to; undefined = all. */
   repositories?: string[];
+  /**
+   * Per-repository grants (exact repository name → role; a null-prototype object): each is the token's role on that
+   * repository, widening or narrowing `role` and `repositories` there (admin tokens are never narrowed). Read them
+   * with registry/access.ts `roleOn` / `principalAllows`. Undefined when the token has none.
+   */
+  grants?: Record<string, Role>;
 }
 
 export interface TokenInfo {
@@ -36,10 +43,34 @@ export function hashToken(token: string): string {
 
 const CACHE_MS = 5_000;
 
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
 export class TokenService {
   private readonly cache = new Map<string, { at: number; principal: Principal | undefined }>();
+  /** Bumped by every grant change and revocation: a lookup that raced one is not cached. */
+  private generation = 0;
+  /** Per-repository role grants; each change drops the cached principals it affects. */
+  readonly grants: RepositoryGrants;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.grants = new RepositoryGrants(db, (ids, repo) => this.forget(ids, repo));
+  }
+
+  /**
+   * Drops cached principals of these tokens (and of any token holding a grant on `repo`), so that a grant change
+   * takes effect on the next request. The cache is per process: another server process on the same PostgreSQL
+   * database sees the change when its entry ages out (CACHE_MS).
+   */
+  private forget(tokenIds: readonly string[], repo?: string): void {
+    this.generation++;
+    const ids = new Set(tokenIds);
+    for (const [h, e] of this.cache) {
+      const p = e.principal;
+      if (p && (ids.has(p.tokenId) || (repo !== undefined && p.grants !== undefined && Object.hasOwn(p.grants, repo)))) this.cache.delete(h);
+    }
+  }
 
   async create(req: { name: string; role: Role; repositories?: string[]; expires_at?: string; bootstrap?: boolean }): Promise<{ id: string; token: string }> {
     const token = newTokenValue();
@@ -74,26 +105,40 @@ export class TokenService {
     }));
   }
 
-  async revoke(id: string): Promise<void> {
-    const r = await this.db
-      .updateTable('api_tokens')
-      .set({ revoked_at: new Date().toISOString() })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) === 0) {
+  /** Revokes a token and deletes its per-repository grants, in one transaction; returns the grants it held. */
+  async revoke(id: string): Promise<{ repo: string; role: Role }[]> {
+    const { updated, grants } = await this.db.transaction().execute(async (trx) => {
+      const u = await trx.updateTable('api_tokens').set({ revoked_at: new Date().toISOString() }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+      const held = await trx.selectFrom('repository_grants').select(['repo', 'role']).where('token_id', '=', id).orderBy('repo').execute();
+      await trx.deleteFrom('repository_grants').where('token_id', '=', id).execute();
+      return { updated: Number(u.numUpdatedRows), grants: held.map((g) => ({ repo: g.repo, role: g.role as Role })) };
+    });
+    if (updated === 0) {
       const exists = await this.db.selectFrom('api_tokens').select('id').where('id', '=', id).executeTakeFirst();
       if (!exists) throw new IdentityError('TOKEN_NOT_FOUND', `no token with id ${id}`);
     }
+    this.generation++;
     this.cache.clear();
+    return grants;
   }
 
-  /** Resolves a bearer token to its principal; undefined for unknown, revoked or expired tokens. */
+  /**
+   * Resolves a bearer token to its principal, with its per-repository grants (one query: the token by its unique
+   * hash, left-joined to its grants by the repository_grants_token index); undefined for unknown, revoked or
+   * expired tokens.
+   */
   async authenticate(token: string): Promise<Principal | undefined> {
     const h = hashToken(token);
     const hit = this.cache.get(h);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.principal;
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', h).executeTakeFirst();
+    const generation = this.generation;
+    const rows = await this.db
+      .selectFrom('api_tokens as t')
+      .leftJoin('repository_grants as g', 'g.token_id', 't.id')
+      .select(['t.id', 't.name', 't.role', 't.repositories', 't.token_hash', 't.expires_at', 't.revoked_at', 'g.repo as grant_repo', 'g.role as grant_role'])
+      .where('t.token_hash', '=', h)
+      .execute();
+    const row = rows[0];
     let principal: Principal | undefined;
     if (
       row &&
@@ -103,9 +148,15 @@ export class TokenService {
     ) {
       principal = { tokenId: row.id, name: row.name, role: row.role as Role };
       if (row.repositories) principal.repositories = JSON.parse(row.repositories) as string[];
+      for (const g of rows) {
+        if (g.grant_repo === null || !isRole(g.grant_role)) continue;
+        principal.grants ??= Object.create(null) as Record<string, Role>;
+        principal.grants[g.grant_repo] = g.grant_role;
+      }
     }
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(h, { at: Date.now(), principal });
+    // A grant change or revocation committed while this lookup ran may not be in `rows`: use them once, cache nothing.
+    if (generation === this.generation) this.cache.set(h, { at: Date.now(), principal });
     return principal;
   }
 

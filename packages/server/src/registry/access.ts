@@ -44,10 +44,30 @@ export function globMatch(glob: string, name: string): boolean {
   return m(0, 0);
 }
 
-/** Whether an API token's principal may do `action` to `repo`: its role, then its repository globs. */
+/**
+ * The role an API token's principal has on `repo`, or undefined when it has none there. A per-repository grant
+ * (identity/grants.ts) is the token's role on that repository: it widens (a reader limited to `team-a/*` granted
+ * publisher on `shared/tools`) or narrows (an all-repositories publisher granted reader on `production/app`).
+ * Admin tokens are never narrowed: where their own globs reach, they stay admin whatever a grant says; a grant
+ * only widens them to a repository outside their globs. Without a grant: the token's role within its globs.
+ */
+export function roleOn(p: Principal, repo: string): Role | undefined {
+  const covered = p.repositories === undefined || p.repositories.some((g) => globMatch(g, repo));
+  if (p.role === 'admin' && covered) return 'admin';
+  // grants is a null-prototype record, but a principal built elsewhere may carry a plain object: own keys only.
+  const granted = p.grants !== undefined && Object.hasOwn(p.grants, repo) ? p.grants[repo] : undefined;
+  if (granted !== undefined) return granted;
+  return covered ? p.role : undefined;
+}
+
+/**
+ * Whether an API token's principal may do `action` to `repo`: pull needs any role there, push and delete a writer
+ * role (publisher, signer, admin). The role there is `roleOn`: the repository's grant, else role and globs.
+ */
 export function principalAllows(p: Principal, repo: string, action: Action): boolean {
-  if (action !== 'pull' && !WRITER_ROLES.includes(p.role)) return false;
-  return p.repositories === undefined || p.repositories.some((g) => globMatch(g, repo));
+  const role = roleOn(p, repo);
+  if (role === undefined) return false;
+  return action === 'pull' || WRITER_ROLES.includes(role);
 }
 
 /** Whether a registry token grants `action` on `repo` ("*" grants everything; push also allows delete). */

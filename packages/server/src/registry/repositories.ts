@@ -5,18 +5,26 @@
  * - kind `oci` repositories are also created by the registry on first push (distribution-spec §Pushing); kind
  *   `generic` repositories must be created here before files are PUT to them: /files/<repo>/<path> is split into
  *   repository and path by the longest generic repository name that prefixes it, which needs the repository to exist.
- * - Who may read or write is decided as everywhere else: the token's role (reader reads; publisher, signer and admin
- *   write) and the token's repository globs. There are no per-repository role lists. `visibility: public` lets
- *   anyone, without a token, read the repository (pull images, download files, read signature status).
- * - Mutations need an admin token whose globs (if any) cover the repository; each one is an audit event, as is a
- *   denied attempt by a known token.
+ * - Who may read or write is decided as everywhere else (access.ts `roleOn`): the token's role (reader reads;
+ *   publisher, signer and admin write) and the token's repository globs, unless the token holds a per-repository
+ *   grant on the repository (identity/grants.ts): that grant is then its role there, widening or narrowing it (admin
+ *   tokens are never narrowed: a grant to an admin token whose globs reach the repository is refused as meaningless).
+ *   `visibility: public` lets anyone, without a token, read the repository (pull images, download files, read
+ *   signature status).
+ * - Grants: `roles: [{token, role}]` on POST (set) and PATCH (replace all), PUT|DELETE
+ *   /api/v1/repositories/<name>/roles/<token> for one (token: id, or a name only one live token has; percent-encoded).
+ *   GET /api/v1/repositories/<name> shows `roles: [{token_id, token_name, role, …}]`: all of them to an admin of the
+ *   repository, only the caller's own grant (or none) to any other token, no `roles` field to anonymous callers.
+ * - Mutations need an admin token whose role on the repository is admin (its globs cover it, or a grant of admin);
+ *   each one is an audit event (`repository.grant` / `repository.revoke_grant` for each grant change, including the
+ *   grants a repository deletion removes), as is a denied attempt by a known token.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireRole } from '../http/auth.js';
-import { IdentityError, type Principal } from '../identity/index.js';
+import { IdentityError, MAX_GRANTS_PER_REPOSITORY, MAX_TOKEN_REF, ROLES, isRole, type GrantChanges, type Grantee, type Principal, type RepositoryGrant, type Role, type TokenService } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Db } from '../storage/db.js';
-import { principalAllows } from './access.js';
+import { globMatch, principalAllows, roleOn } from './access.js';
 import { isValidName } from './oci.js';
 import { RepositoryError } from './repository-errors.js';
 import type { Registry } from './service.js';
@@ -151,8 +159,56 @@ export function readDenied(p: Principal | null, repo: string): IdentityError {
 
 const VIEW_MAX_PAGE = 1000;
 
-function view(r: RepositoryInfo, contents?: RepositoryContents): Record<string, unknown> {
-  return { name: r.name, kind: r.kind, visibility: r.visibility, description: r.description, created_at: r.created_at, ...(contents ? { contents } : {}) };
+type RoleView = Pick<RepositoryGrant, 'token_id' | 'token_name' | 'role' | 'created_at' | 'created_by' | 'active'>;
+
+function view(r: RepositoryInfo, contents?: RepositoryContents, roles?: RoleView[]): Record<string, unknown> {
+  return { name: r.name, kind: r.kind, visibility: r.visibility, description: r.description, created_at: r.created_at, ...(contents ? { contents } : {}), ...(roles ? { roles } : {}) };
+}
+
+/** Whether `p` is an admin of `repo`: an admin token whose role there is admin (its globs, or a grant of admin). */
+const adminOf = (p: Principal, repo: string): boolean => p.role === 'admin' && roleOn(p, repo) === 'admin';
+
+/** A `roles` list as the request gives it, checked for shape (not yet resolved). */
+interface RoleRequest {
+  token: string;
+  role: string;
+}
+
+/** The shape of `roles` in POST and PATCH bodies: [{token: "<id or name>", role}] (REPOSITORY_INVALID otherwise). */
+function checkRolesShape(v: unknown): RoleRequest[] {
+  const bad = (why: string): never => {
+    throw new RepositoryError('REPOSITORY_INVALID', `roles${why.startsWith('[') ? '' : ' '}${why}: it is a list of {"token": "<token id or name>", "role": "${ROLES.join('|')}"}`);
+  };
+  if (!Array.isArray(v)) return bad('is not a list');
+  if (v.length > MAX_GRANTS_PER_REPOSITORY) bad(`has ${v.length} entries (at most ${MAX_GRANTS_PER_REPOSITORY})`);
+  return v.map((e: unknown, i) => {
+    if (!e || typeof e !== 'object' || Array.isArray(e)) return bad(`[${i}] is not an object`);
+    const extra = Object.keys(e).filter((k) => k !== 'token' && k !== 'role');
+    if (extra.length > 0) bad(`[${i}] has unknown field ${JSON.stringify(extra[0]!.slice(0, 64))}`);
+    const { token, role } = e as { token?: unknown; role?: unknown };
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_REF) bad(`[${i}].token must be a token id or name (1 to ${MAX_TOKEN_REF} characters)`);
+    if (typeof role !== 'string') bad(`[${i}].role must be a string`);
+    return { token: token as string, role: role as string };
+  });
+}
+
+/** A grant's role (GRANT_INVALID naming the allowed ones otherwise). */
+function checkGrantRole(role: unknown, where: string): Role {
+  if (isRole(role)) return role;
+  throw new IdentityError('GRANT_INVALID', `${where}role ${JSON.stringify(String(role).slice(0, 64))} is not a role: use one of ${ROLES.join(', ')}`);
+}
+
+/**
+ * Admin tokens are never narrowed: one whose own globs reach `repo` is admin there whatever a grant says, so such a
+ * grant would only mislead whoever reads the repository's roles. It is refused.
+ */
+function checkNotAdminWithin(t: Grantee, repo: string, role: Role, where: string): void {
+  if (t.role !== 'admin') return;
+  if (t.repositories !== null && !t.repositories.some((g) => globMatch(g, repo))) return;
+  throw new IdentityError(
+    'GRANT_INVALID',
+    `${where}token "${t.name}" (id ${t.id}) is an admin token ${t.repositories ? `whose repositories (${t.repositories.join(', ')}) include` : 'for all repositories, including'} "${repo}": admin tokens are never narrowed, so a "${role}" grant would change nothing`,
+  );
 }
 
 interface CreateBody {
@@ -168,6 +224,8 @@ export interface RepositoryRouteOptions {
   registry: Registry;
   files: GenericFiles;
   audit: AuditLog;
+  /** The identity domain's token service (per-repository grants). */
+  tokens: TokenService;
 }
 
 const createSchema = {
@@ -193,15 +251,29 @@ const patchSchema = {
   },
 } as const;
 
-const ROLES_REFUSED =
-  'per-repository roles are not supported: who may read or write is decided by the token role (reader reads; publisher, signer, admin write) and the token\'s repository globs; set visibility "public" for anonymous reads';
+/** `/api/v1/repositories/<name>/roles/<token>` from the raw URL (the token segment percent-decoded), or undefined. */
+function grantPath(url: string): { repo: string; token: string; whole: string } | undefined {
+  const path = (url.split('?')[0] ?? '').slice('/api/v1/repositories/'.length);
+  const m = /^(.+)\/roles\/([^/]+)$/.exec(path);
+  if (!m) return undefined;
+  try {
+    return { repo: decodeURIComponent(m[1] as string), token: decodeURIComponent(m[2] as string), whole: decodeURIComponent(path) };
+  } catch {
+    throw new IdentityError('GRANT_INVALID', 'the token in /roles/<token> is not valid percent-encoding');
+  }
+}
 
-export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = async (app, { repositories, registry, files, audit }) => {
-  /** An admin whose globs cover `name`; a refused known token is an audit event. */
+export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = async (app, opts) => {
+  const { repositories, registry, files, audit, tokens } = opts;
+  const grants = tokens.grants;
+
+  /** An admin of `name` (admin token, admin there); a refused known token is an audit event. */
   const admin = async (req: FastifyRequest, action: string, name: string): Promise<Principal> => {
     try {
       const p = requireRole(req, ['admin']);
-      if (!principalAllows(p, name, 'push')) throw new IdentityError('FORBIDDEN', `token "${p.name}" is limited to repositories ${p.repositories?.join(', ')}; "${name}" is not among them`);
+      const role = roleOn(p, name);
+      if (role === undefined) throw new IdentityError('FORBIDDEN', `token "${p.name}" is limited to repositories ${p.repositories?.join(', ')}; "${name}" is not among them`);
+      if (role !== 'admin') throw new IdentityError('FORBIDDEN', `token "${p.name}" has role "${role}" on repository "${name}" (a per-repository grant); managing the repository needs admin there`);
       return p;
     } catch (e) {
       if (e instanceof IdentityError && e.code === 'FORBIDDEN' && req.principal) {
@@ -219,16 +291,33 @@ export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = asyn
     async (req, reply) => {
       const body = req.body as CreateBody;
       const name = checkRepositoryName(body.name);
-      if (body.roles !== undefined) throw new RepositoryError('REPOSITORY_INVALID', ROLES_REFUSED);
+      const roles = body.roles !== undefined ? checkRolesShape(body.roles) : undefined;
       const p = await admin(req, 'repository.create', name);
+      // Every grant is checked before anything is created.
+      const resolved = roles ? await resolveGrants(name, roles) : undefined;
       const info = { name, kind: body.kind, visibility: body.visibility ?? 'private', description: body.description ?? null } as const;
       if (!(await repositories.create(info))) {
         const existing = await repositories.get(name);
         throw new RepositoryError('REPOSITORY_EXISTS', `repository "${name}" already exists (kind ${existing?.kind ?? 'unknown'})`, { headers: { Location: `/api/v1/repositories/${name}` } });
       }
+      let changes: GrantChanges | undefined;
+      if (resolved) {
+        try {
+          changes = await grants.replace(name, resolved, p.tokenId);
+        } catch (e) {
+          // No repository without the grants it was asked with (its grants go with it: ON DELETE CASCADE).
+          await repositories.delete(name).catch(() => undefined);
+          grants.repositoryDeleted(name);
+          throw e;
+        }
+      }
       await audit.record({ actor: p, action: 'repository.create', target: `repo:${name}`, outcome: 'allowed', details: { kind: info.kind, visibility: info.visibility } });
+      if (changes) await auditGrants(p, name, changes);
       const created = await repositories.get(name);
-      return reply.status(201).header('Location', `/api/v1/repositories/${name}`).send(view(created as RepositoryInfo));
+      return reply
+        .status(201)
+        .header('Location', `/api/v1/repositories/${name}`)
+        .send(view(created as RepositoryInfo, undefined, resolved ? await grants.list(name) : undefined));
     },
   );
 
@@ -292,7 +381,7 @@ export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = asyn
         if (r.kind !== 'generic') throw new RepositoryError('REPOSITORY_KIND_MISMATCH', `repository "${name}" is an OCI repository; it has no files (use /v2/${name}/tags/list)`);
         return { repository: name, ...(await files.list(name, { ...(q.prefix !== undefined ? { prefix: q.prefix } : {}), ...(q.last !== undefined ? { after: q.last } : {}), limit: q.n ?? VIEW_MAX_PAGE })) };
       }
-      return view(r, await repositories.contents(name));
+      return view(r, await repositories.contents(name), await rolesFor(req.principal, name));
     },
   );
 
@@ -305,19 +394,24 @@ export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = asyn
     async (req) => {
       const name = checkRepositoryName(nameParam(req));
       const body = req.body as { visibility?: Visibility; description?: string | null; roles?: unknown };
-      if (body.roles !== undefined) throw new RepositoryError('REPOSITORY_INVALID', ROLES_REFUSED);
+      const roles = body.roles !== undefined ? checkRolesShape(body.roles) : undefined;
       const p = await admin(req, 'repository.update', name);
       const before = await repositories.get(name);
       if (!before) throw new RepositoryError('REPOSITORY_NOT_FOUND', `no repository "${name}"`);
+      const resolved = roles ? await resolveGrants(name, roles) : undefined;
       await repositories.update(name, { ...(body.visibility !== undefined ? { visibility: body.visibility } : {}), ...(body.description !== undefined ? { description: body.description } : {}) });
-      await audit.record({
-        actor: p,
-        action: 'repository.update',
-        target: `repo:${name}`,
-        outcome: 'allowed',
-        details: { ...(body.visibility !== undefined ? { visibility: { from: before.visibility, to: body.visibility } } : {}), ...(body.description !== undefined ? { description: true } : {}) },
-      });
-      return view((await repositories.get(name)) as RepositoryInfo);
+      if (!roles || body.visibility !== undefined || body.description !== undefined) {
+        await audit.record({
+          actor: p,
+          action: 'repository.update',
+          target: `repo:${name}`,
+          outcome: 'allowed',
+          details: { ...(body.visibility !== undefined ? { visibility: { from: before.visibility, to: body.visibility } } : {}), ...(body.description !== undefined ? { description: true } : {}) },
+        });
+      }
+      // roles replaces every grant on the repository ([] removes them all).
+      if (resolved) await auditGrants(p, name, await grants.replace(name, resolved, p.tokenId));
+      return view((await repositories.get(name)) as RepositoryInfo, undefined, await grants.list(name));
     },
   );
 
@@ -331,6 +425,10 @@ export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = asyn
       },
     },
     async (req, reply) => {
+      // DELETE /api/v1/repositories/<repo>/roles/<token> removes one grant, unless a repository has that whole name
+      // (as for /files listings above: an existing repository's name wins).
+      const gp = grantPath(req.url);
+      if (gp && isValidName(gp.repo) && !(await repositories.get(gp.whole))) return revokeGrant(req, gp.repo, gp.token);
       const name = checkRepositoryName(nameParam(req));
       const force = (req.query as { force?: boolean }).force === true;
       const p = await admin(req, 'repository.delete', name);
@@ -344,9 +442,91 @@ export const repositoryRoutes: FastifyPluginAsync<RepositoryRouteOptions> = asyn
           `repository "${name}" holds ${contents.files} files, ${contents.manifests} manifests, ${contents.tags} tags and ${contents.blobs} blobs: delete with ?force=true to remove them all`,
         );
       }
+      const granted = await grants.list(name);
       await repositories.delete(name);
+      // Its grants went with it (ON DELETE CASCADE); cached principals must not keep them.
+      grants.repositoryDeleted(name);
       await audit.record({ actor: p, action: 'repository.delete', target: `repo:${name}`, outcome: 'allowed', details: { kind: r.kind, force, contents } });
+      await auditGrants(p, name, { granted: [], revoked: granted }, 'repository deleted');
       return reply.status(204).send();
     },
   );
+
+  app.put(
+    '/api/v1/repositories/*',
+    {
+      config: { summary: 'Give one token a role on a repository (admin): PUT /api/v1/repositories/<name>/roles/<token id or name> {role}' },
+      schema: {
+        params: { type: 'object', properties: { '*': { type: 'string', maxLength: 2048 } } },
+        body: { type: 'object', required: ['role'], additionalProperties: false, properties: { role: { type: 'string', maxLength: 64 } } },
+      },
+    },
+    async (req, reply) => {
+      const gp = grantPath(req.url);
+      if (!gp) throw new RepositoryError('REPOSITORY_INVALID', 'PUT is for /api/v1/repositories/<name>/roles/<token id or name> with {"role": ...}; change a repository with PATCH');
+      const name = checkRepositoryName(gp.repo);
+      const role = checkGrantRole((req.body as { role: unknown }).role, '');
+      const p = await admin(req, 'repository.grant', name);
+      await requireRepository(name);
+      const token = await grants.resolveToken(gp.token);
+      checkNotAdminWithin(token, name, role, '');
+      const previous = await grants.set(name, token, role, p.tokenId);
+      await auditGrants(p, name, { granted: [{ token_id: token.id, token_name: token.name, role, previous }], revoked: [] });
+      return reply.status(previous === null ? 201 : 200).send({ repository: name, token_id: token.id, token_name: token.name, role, previous });
+    },
+  );
+
+  // ---- grants
+
+  /** Unknown repositories are a 400 for grant changes: the grant request names something that does not exist. */
+  async function requireRepository(name: string): Promise<void> {
+    if (!(await repositories.get(name))) throw new IdentityError('GRANT_INVALID', `no repository "${name}": create it first (POST /api/v1/repositories; OCI repositories are also created by a first push)`);
+  }
+
+  /** Checks every requested grant (role, token, admin not narrowed) before anything changes. */
+  async function resolveGrants(name: string, roles: RoleRequest[]): Promise<{ token: Grantee; role: Role }[]> {
+    const out: { token: Grantee; role: Role }[] = [];
+    for (const [i, r] of roles.entries()) {
+      const where = `roles[${i}]: `;
+      const role = checkGrantRole(r.role, where);
+      let token: Grantee;
+      try {
+        token = await grants.resolveToken(r.token);
+      } catch (e) {
+        if (e instanceof IdentityError) throw new IdentityError(e.code, `${where}${e.message}`);
+        throw e;
+      }
+      checkNotAdminWithin(token, name, role, where);
+      const dup = out.find((x) => x.token.id === token.id);
+      if (dup) throw new IdentityError('GRANT_INVALID', `${where}token "${token.name}" (id ${token.id}) is listed twice: one role per token and repository`);
+      out.push({ token, role });
+    }
+    return out;
+  }
+
+  /** One audit event per grant change: repository.grant (new or changed role), repository.revoke_grant. */
+  async function auditGrants(p: Principal, name: string, changes: GrantChanges, reason?: string): Promise<void> {
+    for (const g of changes.granted) {
+      await audit.record({ actor: p, action: 'repository.grant', target: `repo:${name}`, outcome: 'allowed', details: { token_id: g.token_id, token_name: g.token_name, role: g.role, previous: g.previous } });
+    }
+    for (const g of changes.revoked) {
+      await audit.record({ actor: p, action: 'repository.revoke_grant', target: `repo:${name}`, outcome: 'allowed', details: { token_id: g.token_id, token_name: g.token_name, role: g.role, ...(reason ? { reason } : {}) } });
+    }
+  }
+
+  async function revokeGrant(req: FastifyRequest, repo: string, ref: string): Promise<Record<string, unknown>> {
+    const name = checkRepositoryName(repo);
+    const p = await admin(req, 'repository.revoke_grant', name);
+    await requireRepository(name);
+    const removed = await grants.remove(name, ref);
+    await auditGrants(p, name, { granted: [], revoked: [removed] });
+    return { repository: name, ...removed };
+  }
+
+  /** The roles a caller sees on a repository: all to its admins, the caller's own grant to other tokens, none anonymous. */
+  async function rolesFor(p: Principal | null, name: string): Promise<RoleView[] | undefined> {
+    if (!p) return undefined;
+    const all = await grants.list(name);
+    return adminOf(p, name) ? all : all.filter((g) => g.token_id === p.tokenId);
+  }
 };

@@ -286,6 +286,28 @@ const migrations = (kind: DbKind): Record<string, Migration> => ({
         .execute();
     },
   },
+  // identity/: per-repository role grants (types in storage/schema.ts, SQL in identity/grants.ts). A grant is a token's
+  // role on one repository; deleting the repository (or the token row) deletes its grants by the foreign keys'
+  // ON DELETE CASCADE (SQLite runs with foreign_keys = ON). A later migration that rebuilds `repositories` or
+  // `api_tokens` on SQLite (copy, drop, rename) would cascade too: it must carry the grants over.
+  '0009_repository_grants': {
+    async up(db: Kysely<unknown>) {
+      const bytewise = kind === 'postgres' ? sql`collate "C"` : sql`collate binary`;
+      await db.schema
+        .createTable('repository_grants')
+        .addColumn('repo', 'text', (c) => c.notNull().modifyFront(bytewise))
+        .addColumn('token_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('repository_grants_pk', ['repo', 'token_id'])
+        .addForeignKeyConstraint('repository_grants_repo_fk', ['repo'], 'repositories', ['name'], (fk) => fk.onDelete('cascade'))
+        .addForeignKeyConstraint('repository_grants_token_fk', ['token_id'], 'api_tokens', ['id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      // A token's grants are loaded with it on every authentication.
+      await db.schema.createIndex('repository_grants_token').on('repository_grants').column('token_id').execute();
+    },
+  },
 });
 
 export function migrationProvider(kind: DbKind): MigrationProvider {

@@ -194,6 +194,18 @@ export interface SigningPoliciesTable {
   updated_at: string;
 }
 
+/** identity/: a token's role on one repository (migration 0009); it replaces the token's own role there. */
+export interface RepositoryGrantsTable {
+  /** An exact repository name (repositories.name). */
+  repo: string;
+  token_id: string;
+  /** admin | signer | publisher | reader */
+  role: string;
+  created_at: string;
+  /** Token id of the admin who made the grant. */
+  created_by: string;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   secrets: SecretsTable;
@@ -212,4 +224,5 @@ export interface Database {
   generic_files: GenericFilesTable;
   generic_signatures: GenericSignaturesTable;
   signing_policies: SigningPoliciesTable;
+  repository_grants: RepositoryGrantsTable;
 }
