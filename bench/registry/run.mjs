@@ -4,7 +4,8 @@
 // on loopback). The same clients drive both: curl for the 256 MiB monolithic blob push (POST + PUT ?digest=) and
 // pull (MB/s) and for the 1 GiB push during which the server's RSS growth is sampled (node:http when curl is
 // missing — it caps pulls near 450 MB/s), node:http for 4 KiB blob pushes/s and manifest HEADs/s at
-// concurrency 8. Each phase alternates the two servers round by round. Prints JSON with the targets.
+// concurrency 8. Each phase alternates the two servers round by round, and every big push starts after sync(1)
+// so that the reference's unsynced writes are not flushed during signet's turn. Prints JSON with the targets.
 //
 //   node bench/registry/run.mjs            (needs docker-registry and curl: apt-get install docker-registry curl)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_ONLY=signet node bench/registry/run.mjs
@@ -202,8 +203,23 @@ function curl(target, args) {
   });
 }
 
+/**
+ * Writes back every dirty page before a timed push. docker-registry does not fsync what it stores, so the kernel
+ * writes its last blob to disk later, in the background — during whatever runs next. Without this, the next
+ * server measured (signet, which fsyncs before it acknowledges) would pay for the reference's deferred writes.
+ * Each push starts from a clean page cache; neither server is charged for the other's I/O.
+ */
+function settleDisk() {
+  try {
+    execFileSync('sync');
+  } catch {
+    // no sync(1): measure as is
+  }
+}
+
 /** A 256 MiB (or larger) blob pushed monolithically (POST, then PUT ?digest= with the whole body); MB/s. */
 async function bigPush(target, agent, repo, file, size, digest) {
+  settleDisk();
   if (!CURL) {
     const t = process.hrtime.bigint();
     await pushBlob(target, agent, repo, [readFileSync(file)], digest);
@@ -258,7 +274,8 @@ async function measureAll(targets, work) {
     writeFileSync(file, buf);
     const digest = digestOf([buf]);
     for (const t of order(round)) pushes.get(t).push(await bigPush(t, agents.get(t), 'bench/big', file, BIG, digest));
-    for (const t of order(round + 1)) pulls.get(t).push(await bigPull(t, agents.get(t), 'bench/big', BIG, digest));
+    // Pulls are short and CPU-bound (client and server share two cores): three per server per round, interleaved.
+    for (let k = 0; k < 3; k++) for (const t of order(round + k + 1)) pulls.get(t).push(await bigPull(t, agents.get(t), 'bench/big', BIG, digest));
   }
   for (const t of targets) {
     const o = out.get(t);
@@ -270,6 +287,7 @@ async function measureAll(targets, work) {
   const smallRuns = new Map(targets.map((t) => [t, []]));
   for (let round = 0; round < 2; round++) {
     for (const t of order(round)) {
+      settleDisk();
       smallRuns.get(t).push(
         await concurrent(8, async (c) => {
           const b = Buffer.from(small);
