@@ -77,7 +77,7 @@ test('signet policy apply/list/show/test/delete and signet verify-artifact', asy
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^FAIL production\/app:2\.0 /m);
   assert.doesNotMatch(r.stdout, /production\/app:1\.0/);
-  assert.match(r.stdout, /2 tag\(s\) in 1 repository evaluated, 1 would fail/);
+  assert.match(r.stdout, /2 artifact\(s\) \(tags and files\) in 1 repository evaluated, 1 would fail/);
 
   // verify-artifact: valid → exit 0 naming the signer; unsigned → exit 1 with the failed checks.
   r = await signet(['verify-artifact', 'production/app@1.0'], { env });

@@ -228,7 +228,7 @@ export function register(program: Command): void {
           const what = f.path !== undefined ? `${f.repository}/${f.path}` : `${f.repository}:${f.tag}`;
           for (const x of f.failures) process.stdout.write(`FAIL ${what} (${f.digest.slice(0, 19)}…) ${x.rule}: missing ${x.missing}\n`);
         }
-        process.stdout.write(`policy "${r.policy}": ${r.evaluated} tag(s) and file(s) in ${r.repositories.length} repositor${r.repositories.length === 1 ? 'y' : 'ies'} evaluated, ${r.failing} would fail${r.truncated ? ' (stopped early: too many tags)' : ''}\n`);
+        process.stdout.write(`policy "${r.policy}": ${r.evaluated} artifact(s) (tags and files) in ${r.repositories.length} repositor${r.repositories.length === 1 ? 'y' : 'ies'} evaluated, ${r.failing} would fail${r.truncated ? ' (stopped early: too many tags and files)' : ''}\n`);
       }
       if (r.failing > 0) throw new CliError(`${r.failing} artifact(s) would fail policy "${r.policy}"`);
       return;
