@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTool, run, startSignetServer, tempDir, type RunningServer } from '@signet/testkit';
+import { requireTool, run, seedPolicyYaml, startSignetServer, tempDir, type RunningServer } from '@signet/testkit';
 import { isCleanError, signet } from './helpers.js';
 
 async function call(srv: RunningServer, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
@@ -21,26 +21,7 @@ async function call(srv: RunningServer, method: string, path: string, body?: unk
   return text ? JSON.parse(text) : undefined;
 }
 
-const SEED_YAML = `name: "require-signatures"
-description: "Require signed artifacts for production"
-repositories:
-  - "production/*"
-rules:
-  - name: "require-cosign-signature"
-    artifact_types: ["docker", "oci"]
-    signature_type: "cosign"
-    required: true
-    key_requirements:
-      - type: "keyless"
-        certificate_identity: "*@example.com"
-        certificate_oidc_issuer: "https://accounts.google.com"
-  - name: "require-gpg-signature"
-    artifact_types: ["rpm", "deb", "apk"]
-    signature_type: "gpg"
-    required: true
-    trusted_keys:
-      - "release"
-`;
+const SEED_YAML = seedPolicyYaml({ repositories: ['production/*'], trustedKeys: ['release'] });
 
 test('signet upload --sign into an enforced repository, and download refusing what fails the policy', async (t) => {
   if (!requireTool(t, 'gpg')) return;

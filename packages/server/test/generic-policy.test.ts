@@ -7,33 +7,13 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireTool, run, tempDir } from '@signet/testkit';
+import { requireTool, run, seedPolicyYaml, tempDir } from '@signet/testkit';
 import { fromHex, messageSignatureBundle, signData, spkiFingerprint, toBase64 } from '@signet/core';
 import { bearer, testServer, type TestServer } from './helpers.js';
 
 type Res = { statusCode: number; body: string; headers: Record<string, unknown>; rawPayload: Buffer; json: () => any };
 
-const SEED_YAML = (trusted: string[]): string => `name: "require-signatures"
-description: "Require signed artifacts for production"
-repositories:
-  - "production/*"
-  - "stable/*"
-rules:
-  - name: "require-cosign-signature"
-    artifact_types: ["docker", "oci"]
-    signature_type: "cosign"
-    required: true
-    key_requirements:
-      - type: "keyless"
-        certificate_identity: "*@example.com"
-        certificate_oidc_issuer: "https://accounts.google.com"
-  - name: "require-gpg-signature"
-    artifact_types: ["rpm", "deb", "apk"]
-    signature_type: "gpg"
-    required: true
-    trusted_keys:
-${trusted.map((k) => `      - "${k}"`).join('\n')}
-`;
+const SEED_YAML = (trusted: string[]): string => seedPolicyYaml({ trustedKeys: trusted });
 
 async function token(s: TestServer, role: string, repositories: string[]): Promise<string> {
   const r = await s.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(s.adminToken), payload: { name: `${role}-${Math.random()}`, role, repositories } });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pae } from '@signet/core';
+import { seedPolicyYaml } from '@signet/testkit';
 import { bearer, testServer, type TestServer } from './helpers.js';
 import { evaluate, identityGlobMatches, parsePolicy, type SignatureFact } from '../dist/policy/index.js';
 
@@ -13,28 +14,7 @@ const POLICIES = '/api/v1/signing/policies';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const sha256 = (b: Buffer | string): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-const SEED_YAML = `name: "require-signatures"
-description: "Require signed artifacts for production"
-repositories:
-  - "production/*"
-  - "stable/*"
-rules:
-  - name: "require-cosign-signature"
-    artifact_types: ["docker", "oci"]
-    signature_type: "cosign"
-    required: true
-    key_requirements:
-      - type: "keyless"
-        certificate_identity: "*@example.com"
-        certificate_oidc_issuer: "https://accounts.google.com"
-  - name: "require-gpg-signature"
-    artifact_types: ["rpm", "deb", "apk"]
-    signature_type: "gpg"
-    required: true
-    trusted_keys:
-      - "key-123"
-      - "key-456"
-`;
+const SEED_YAML = seedPolicyYaml();
 
 async function newToken(s: TestServer, role: string, repositories?: string[]): Promise<string> {
   const r = await s.app.inject({ method: 'POST', url: '/api/v1/tokens', headers: bearer(s.adminToken), payload: { name: `${role}-${Math.random()}`, role, ...(repositories ? { repositories } : {}) } });

@@ -5,3 +5,4 @@ export { sharedDir } from './shared.js';
 export { startSignetServer, SERVER_BIN, type RunningServer } from './server.js';
 export { startPostgres, type TestPostgres } from './postgres.js';
 export { startFakeIssuer, type FakeIssuer } from './oidc.js';
+export { seedPolicyYaml } from './policy.js';

@@ -136,6 +136,23 @@ const visibleTo = (policyGlobs: readonly string[], globs: readonly string[] | un
  */
 const POLICY_SNAPSHOT_MS = 2_000;
 
+interface DryRunOptions {
+  only?: string[];
+  canRead: (repo: string) => boolean;
+}
+
+/** Notes a dry-run evaluation in `out` when the artifact would fail. */
+function record(out: DryRunResult, artifact: { repository: string; digest: string; tag?: string; path?: string }, ev: Evaluation): void {
+  if (ev.satisfied) return;
+  out.failing++;
+  out.failures.push({
+    ...artifact,
+    mode: ev.mode,
+    allowed: ev.allowed,
+    failures: ev.results.filter((r) => !r.ok).map((r) => ({ rule: r.rule, required: r.required, mode: r.mode, missing: r.missing ?? '' })),
+  });
+}
+
 export class PolicyService {
   private readonly db: Kysely<Database>;
   private snapshot: { loadedAt: number; docs: Promise<PolicyDocument[]> } | undefined;
@@ -394,58 +411,37 @@ export class PolicyService {
    * repositories it governs (those `canRead` allows, narrowed to `only` globs when given; MAX_DRY_RUN_TAGS tags and
    * files in all), and lists what would fail; it enforces nothing.
    */
-  async dryRun(doc: PolicyDocument, opts: { only?: string[]; canRead: (repo: string) => boolean }): Promise<DryRunResult> {
+  async dryRun(doc: PolicyDocument, opts: DryRunOptions): Promise<DryRunResult> {
     const out: DryRunResult = { policy: doc.name, repositories: [], evaluated: 0, failing: 0, truncated: false, failures: [] };
-    let last: string | undefined;
-    for (;;) {
-      const page = await this.o.registry.store.repositories(500, last);
-      if (page.length === 0) break;
-      last = page[page.length - 1]!.name;
-      for (const { name } of page) {
-        if (!doc.repositories.some((g) => globMatches(g, name))) continue;
-        if (opts.only && !opts.only.some((g) => globMatches(g, name))) continue;
-        if (!opts.canRead(name)) continue;
-        out.repositories.push(name);
-        let lastTag: string | undefined;
-        for (;;) {
-          const tags = await this.o.registry.tags(name, 1000, lastTag);
-          if (tags.length === 0) break;
-          lastTag = tags[tags.length - 1];
-          for (const tag of tags) {
-            if (SIGNATURE_TAG.test(tag)) continue;
-            if (out.evaluated >= MAX_DRY_RUN_TAGS) {
-              out.truncated = true;
-              return out;
-            }
-            const m = await this.o.registry.resolve(name, tag).catch(() => undefined);
-            if (!m) continue;
-            out.evaluated++;
-            const ev = await this.evaluate(name, m.digest, 'any', { policies: [doc] });
-            if (ev.satisfied) continue;
-            out.failing++;
-            out.failures.push({
-              repository: name,
-              tag,
-              digest: m.digest,
-              mode: ev.mode,
-              allowed: ev.allowed,
-              failures: ev.results.filter((r) => !r.ok).map((r) => ({ rule: r.rule, required: r.required, mode: r.mode, missing: r.missing ?? '' })),
-            });
+    for await (const name of this.governed((n, last) => this.o.registry.store.repositories(n, last), doc, opts, out)) {
+      let lastTag: string | undefined;
+      for (;;) {
+        const tags = await this.o.registry.tags(name, 1000, lastTag);
+        if (tags.length === 0) break;
+        lastTag = tags[tags.length - 1];
+        for (const tag of tags) {
+          if (SIGNATURE_TAG.test(tag)) continue;
+          if (out.evaluated >= MAX_DRY_RUN_TAGS) {
+            out.truncated = true;
+            return out;
           }
-          if (tags.length < 1000) break;
+          const m = await this.o.registry.resolve(name, tag).catch(() => undefined);
+          if (!m) continue;
+          out.evaluated++;
+          record(out, { repository: name, tag, digest: m.digest }, await this.evaluate(name, m.digest, 'any', { policies: [doc] }));
         }
+        if (tags.length < 1000) break;
       }
-      if (page.length < 500) break;
     }
     if (this.o.files) await this.dryRunFiles(this.o.files, doc, opts, out);
     return out;
   }
 
-  /** The generic-repository half of dryRun: every file (signature files and checksum lists exempt), by path. */
-  private async dryRunFiles(files: GenericFiles, doc: PolicyDocument, opts: { only?: string[]; canRead: (repo: string) => boolean }, out: DryRunResult): Promise<void> {
+  /** The repositories `list` pages through that `doc` governs, narrowed by `opts`; each is noted in out.repositories. */
+  private async *governed(list: (n: number, last?: string) => Promise<{ name: string }[]>, doc: PolicyDocument, opts: DryRunOptions, out: DryRunResult): AsyncGenerator<string> {
     let last: string | undefined;
     for (;;) {
-      const page = await files.repositories(500, last);
+      const page = await list(500, last);
       if (page.length === 0) return;
       last = page[page.length - 1]!.name;
       for (const { name } of page) {
@@ -453,34 +449,31 @@ export class PolicyService {
         if (opts.only && !opts.only.some((g) => globMatches(g, name))) continue;
         if (!opts.canRead(name)) continue;
         out.repositories.push(name);
-        let after: string | undefined;
-        for (;;) {
-          const listed = await files.list(name, { limit: 1000, ...(after !== undefined ? { after } : {}) });
-          for (const entry of listed.files) {
-            if (exemptFromPolicy(entry.path)) continue;
-            if (out.evaluated >= MAX_DRY_RUN_TAGS) {
-              out.truncated = true;
-              return;
-            }
-            const f: FileRow = { repo: name, ...entry, uploaded_by: '', created_at: entry.updated_at };
-            out.evaluated++;
-            const ev = await this.evaluateFile(f, 'any', { policies: [doc] });
-            if (ev.satisfied) continue;
-            out.failing++;
-            out.failures.push({
-              repository: name,
-              path: f.path,
-              digest: f.digest,
-              mode: ev.mode,
-              allowed: ev.allowed,
-              failures: ev.results.filter((r) => !r.ok).map((r) => ({ rule: r.rule, required: r.required, mode: r.mode, missing: r.missing ?? '' })),
-            });
-          }
-          if (listed.next === undefined) break;
-          after = listed.next;
-        }
+        yield name;
       }
       if (page.length < 500) return;
+    }
+  }
+
+  /** The generic-repository half of dryRun: every file (signature files and checksum lists exempt), by path. */
+  private async dryRunFiles(files: GenericFiles, doc: PolicyDocument, opts: DryRunOptions, out: DryRunResult): Promise<void> {
+    for await (const name of this.governed((n, last) => files.repositories(n, last), doc, opts, out)) {
+      let after: string | undefined;
+      for (;;) {
+        const listed = await files.list(name, { limit: 1000, ...(after !== undefined ? { after } : {}) });
+        for (const entry of listed.files) {
+          if (exemptFromPolicy(entry.path)) continue;
+          if (out.evaluated >= MAX_DRY_RUN_TAGS) {
+            out.truncated = true;
+            return;
+          }
+          const f: FileRow = { repo: name, ...entry, uploaded_by: '', created_at: entry.updated_at };
+          out.evaluated++;
+          record(out, { repository: name, path: f.path, digest: f.digest }, await this.evaluateFile(f, 'any', { policies: [doc] }));
+        }
+        if (listed.next === undefined) break;
+        after = listed.next;
+      }
     }
   }
 }
