@@ -6,25 +6,15 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey, generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { canonicalize } from '@signet/core';
+import { canonicalize, type AuditEvent } from '@signet/core';
 import { run, startPostgres, tempDir } from '@signet/testkit';
 import { build, loadConfig } from '../dist/index.js';
 import { bearer, testServer } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../cli/bin/signet.js', import.meta.url));
 
-interface Ev {
-  seq: number;
-  time: string;
-  actor: string;
-  actor_name: string | null;
-  action: string;
-  target: string;
-  outcome: string;
-  details: Record<string, unknown>;
-  prev_hash: string;
-  hash: string;
-}
+/** An event as GET /api/v1/audit returns it (the chain is re-checked below independently of core's eventHash). */
+type Ev = AuditEvent;
 
 async function allEvents(app: FastifyInstance, token: string): Promise<Ev[]> {
   const out: Ev[] = [];

@@ -81,9 +81,10 @@ function legacyBundle(a: CosignLayerAnnotations, content: Pick<BundleJson, 'mess
   };
 }
 
-async function keyless(b: VerdictBuilder, bundle: unknown, artifact: Artifact, trust: Exclude<ImageTrust, { keys: TrustedKey[] }>, predicateType?: string): Promise<void> {
+/** The Sigstore verification options of a keyless image trust (only the thresholds and time it sets). */
+function keylessOptions(trust: Exclude<ImageTrust, { keys: TrustedKey[] }>, predicateType: string | undefined): Parameters<typeof verifySigstoreBundle>[2] {
   const { trustedRoot, identity, tlogThreshold, ctlogThreshold, timestampThreshold, now } = trust;
-  const v = await verifySigstoreBundle(bundle, artifact, {
+  return {
     trustedRoot,
     identity,
     ...(tlogThreshold !== undefined ? { tlogThreshold } : {}),
@@ -91,7 +92,11 @@ async function keyless(b: VerdictBuilder, bundle: unknown, artifact: Artifact, t
     ...(timestampThreshold !== undefined ? { timestampThreshold } : {}),
     ...(now ? { now } : {}),
     ...(predicateType ? { predicateType } : {}),
-  });
+  };
+}
+
+async function keyless(b: VerdictBuilder, bundle: unknown, artifact: Artifact, trust: Exclude<ImageTrust, { keys: TrustedKey[] }>, predicateType?: string): Promise<void> {
+  const v = await verifySigstoreBundle(bundle, artifact, keylessOptions(trust, predicateType));
   // The first check is the bundle 'format' of the converted legacy material; keep the rest.
   absorb(b, { ...v, checks: v.checks.filter((c, i) => !(i === 0 && c.name === 'format' && c.ok)) });
 }
@@ -272,16 +277,7 @@ export async function verifyImageBundle(
   if (isKeyTrust(trust)) {
     v = await verify({ artifact, signature: JSON.stringify(json), kind, trust: { keys: trust.keys }, policy: { ...(trust.now ? { now: trust.now } : {}), ...(predicateType ? { predicateType } : {}) } });
   } else {
-    const { trustedRoot, identity, tlogThreshold, ctlogThreshold, timestampThreshold, now } = trust;
-    v = await verifySigstoreBundle(parsed, artifact, {
-      trustedRoot,
-      identity,
-      ...(tlogThreshold !== undefined ? { tlogThreshold } : {}),
-      ...(ctlogThreshold !== undefined ? { ctlogThreshold } : {}),
-      ...(timestampThreshold !== undefined ? { timestampThreshold } : {}),
-      ...(now ? { now } : {}),
-      ...(predicateType ? { predicateType } : {}),
-    });
+    v = await verifySigstoreBundle(parsed, artifact, keylessOptions(trust, predicateType));
   }
   absorb(b, v);
   return b.done();

@@ -18,11 +18,10 @@ import { HttpError } from '../http/errors.js';
 import { IdentityError, type Principal } from '../identity/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { principalAllows } from './access.js';
-import type { BlobRange } from './blobs.js';
 import { exemptFromPolicy, splitFilesPath, type FileRow, type GenericFiles } from './generic.js';
 import { mayRead, readDenied } from './repositories.js';
 import { RepositoryError } from './repository-errors.js';
-import { sendBlobFile } from './routes.js';
+import { parseRange, sendBlobFile } from './routes.js';
 import type { Registry } from './service.js';
 
 export interface GenericRouteOptions {
@@ -56,23 +55,6 @@ function declaredSha256(req: FastifyRequest): string | undefined {
   }
   if (new Set(found).size > 1) throw new RepositoryError('CHECKSUM_MISMATCH', 'the request declares different sha256 digests in its headers');
   return found[0];
-}
-
-/** RFC 9110 §14.2: a single `bytes=` range; several ranges or another unit are ignored (the whole file is sent). */
-function parseRange(h: string | undefined, size: number): BlobRange | 'unsatisfiable' | undefined {
-  if (!h) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(h.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return undefined;
-  if (m[1] === '') {
-    const n = Number(m[2]);
-    if (n === 0 || size === 0) return 'unsatisfiable';
-    return { start: Math.max(0, size - n), end: size - 1 };
-  }
-  const start = Number(m[1]);
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  if (!Number.isSafeInteger(start) || start >= size) return 'unsatisfiable';
-  if (end < start) return undefined;
-  return { start, end };
 }
 
 function contentTypeOf(req: FastifyRequest): string {

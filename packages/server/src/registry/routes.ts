@@ -359,8 +359,12 @@ async function uploadSession(registry: Registry, req: FastifyRequest, reply: Fas
 
 // ---- blobs
 
-/** RFC 9110 §14.2 Range: one `bytes=` range; several ranges or other units are ignored (full content). */
-function parseRange(h: string | undefined, size: number): BlobRange | 'unsatisfiable' | undefined {
+/**
+ * RFC 9110 §14.2 Range: one `bytes=` range; several ranges or other units are ignored (full content). A malformed
+ * or invalid single range (last-pos < first-pos) is rejected as unsatisfiable, which §14.2 allows. Blobs and generic
+ * files both use it.
+ */
+export function parseRange(h: string | undefined, size: number): BlobRange | 'unsatisfiable' | undefined {
   if (h === undefined) return undefined;
   const v = h.trim();
   if (!/^bytes=/i.test(v)) return undefined;

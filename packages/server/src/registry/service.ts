@@ -297,15 +297,7 @@ export class Registry {
           headers: uploadHeaders(u, s.offset),
         });
       }
-      const n = await this.appendTo(u.id, s, source);
-      if (range && n !== range.end - range.start + 1) {
-        await this.rollback(u.id, s.offset);
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${n} arrived`, {
-          status: 416,
-          headers: uploadHeaders(u, s.offset),
-        });
-      }
-      s.offset += n;
+      s.offset += await this.appendRange(u, s, source, range, false);
       await this.store.saveUpload(u.id, u.repo, s.startedAt, s.offset);
       s.persisted = true;
       return s.offset;
@@ -319,15 +311,7 @@ export class Registry {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `the last chunk starts at ${range.start} but the upload has ${s.offset} bytes`, { status: 416, headers: uploadHeaders(u, s.offset) });
       }
       if (source) {
-        const n = await this.appendTo(u.id, s, source, true);
-        if (range && n !== range.end - range.start + 1) {
-          await this.rollback(u.id, s.offset);
-          throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${n} arrived`, {
-            status: 416,
-            headers: uploadHeaders(u, s.offset),
-          });
-        }
-        s.offset += n;
+        s.offset += await this.appendRange(u, s, source, range, true);
       }
       let hash = s.hash;
       if (s.algorithm !== digest.algorithm) hash = await this.blobs.hashUpload(u.id, digest.algorithm, s.offset);
@@ -383,6 +367,22 @@ export class Registry {
       return true;
     }
     return false;
+  }
+
+  /**
+   * Appends a chunk; with a Content-Range, exactly the announced bytes must arrive (else the chunk is rolled back and
+   * the client gets 416 with the offset to resume from). Resolves the bytes appended; the caller advances the offset.
+   */
+  private async appendRange(u: UploadRef, s: Session, source: Readable, range: BlobRange | undefined, sync: boolean): Promise<number> {
+    const n = await this.appendTo(u.id, s, source, sync);
+    if (range && n !== range.end - range.start + 1) {
+      await this.rollback(u.id, s.offset);
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `Content-Range ${range.start}-${range.end} announces ${range.end - range.start + 1} bytes but ${n} arrived`, {
+        status: 416,
+        headers: uploadHeaders(u, s.offset),
+      });
+    }
+    return n;
   }
 
   private async appendTo(id: string, s: Session, source: Readable, sync = false): Promise<number> {
