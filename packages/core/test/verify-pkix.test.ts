@@ -121,11 +121,17 @@ test('DSSE attestations: subject, predicate type, several signatures', async () 
 test('prehashed ECDSA and RSA verification agrees with node:crypto', () => {
   for (const [curve, hash] of [['P-256', 'sha256'], ['P-384', 'sha384'], ['P-521', 'sha512']] as const) {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
-    for (let i = 0; i < 5; i++) {
-      const data = utf8(`message ${i}`);
+    const other = generateKeyPairSync('ec', { namedCurve: curve }).publicKey;
+    // Many random signatures: each exercises the modular inversions (Lehmer's algorithm) on fresh values.
+    for (let i = 0; i < (curve === 'P-256' ? 200 : 40); i++) {
+      const data = utf8(`message ${i} ${Math.random()}`);
       const sig = new Uint8Array(signDataSync(hash, data, privateKey));
       const d = createHash(hash).update(data).digest();
       assert.equal(verifyPrehashed(publicKey, hash, d, sig), true);
+      assert.equal(verifyPrehashed(other, hash, d, sig), false, 'wrong key');
+      const tampered = sig.slice();
+      tampered[tampered.length - 1]! ^= 1;
+      assert.equal(verifyPrehashed(publicKey, hash, d, tampered), false, 'tampered s');
       d[0]! ^= 1;
       assert.equal(verifyPrehashed(publicKey, hash, d, sig), false);
     }

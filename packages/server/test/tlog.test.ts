@@ -204,6 +204,14 @@ test('300 concurrent writers: unique indexes, consistent checkpoints, C2SP tiles
   const leaf0 = createHash('sha256').update(Buffer.from([0])).update(bundle[0]!).digest();
   assert.deepEqual(full.rawPayload.subarray(0, 32), leaf0);
   assert.equal((await s.app.inject({ url: '/tlog/tile/0/x01' })).statusCode, 404);
+  // the partial right edge of the entries: derived from the stored entries, consistent with the partial hash tile
+  const partBundle = parseEntryBundle(new Uint8Array((await s.app.inject({ url: '/tlog/tile/entries/001.p/44' })).rawPayload), 44);
+  const e299 = only((await s.app.inject({ url: '/api/v1/log/entries?logIndex=299' })).json())[1];
+  assert.equal(Buffer.from(partBundle[43]!).toString('base64'), e299.body);
+  assert.deepEqual(part.rawPayload.subarray(43 * 32), createHash('sha256').update(Buffer.from([0])).update(partBundle[43]!).digest());
+  assert.equal((await s.app.inject({ url: '/tlog/tile/entries/001.p/45' })).statusCode, 404, 'no wider than the checkpoint');
+  assert.equal((await s.app.inject({ url: '/tlog/tile/entries/001' })).statusCode, 404);
+  assert.equal((await s.app.inject({ url: '/tlog/tile/0/001.p/45' })).statusCode, 404);
 
   // restart on the same data: same tree, same checkpoint, consistent
   await s.app.close();

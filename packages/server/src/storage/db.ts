@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -17,14 +18,44 @@ export interface OpenDb {
   close(): Promise<void>;
 }
 
+/** WAL size at which the checkpointer copies the WAL into the database (SQLite's own default is 1,000 pages). */
+const CHECKPOINT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Runs WAL checkpoints in a worker thread with its own connection; the server's connection has automatic
+ * checkpoints turned off, so a commit never stalls the event loop copying pages and fsyncing the database.
+ */
+function startCheckpointer(path: string): { stop(): Promise<void> } {
+  const worker = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: { path, thresholdBytes: CHECKPOINT_BYTES, intervalMs: 100 } });
+  worker.unref();
+  worker.on('error', () => undefined);
+  return {
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timeout);
+          resolve();
+        };
+        const timeout = setTimeout(() => void worker.terminate().then(done, done), 5000);
+        worker.once('exit', done);
+        worker.once('message', (m: { stopped?: boolean }) => {
+          if (m.stopped) void worker.terminate().then(done, done);
+        });
+        worker.postMessage({ stop: true });
+      }),
+  };
+}
+
 /**
  * Opens the database named by the URL and brings its schema up to date. SQLite runs in WAL mode with
- * synchronous=FULL, so a committed transaction is on disk before the server acknowledges anything.
+ * synchronous=FULL, so a committed transaction is on disk before the server acknowledges anything; WAL
+ * checkpoints run in a worker thread (startCheckpointer).
  */
 export async function openDatabase(url: string): Promise<OpenDb> {
   let db: Db;
   let kind: DbKind;
   let handle: SQLite.Database | undefined;
+  let walPath: string | undefined;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -33,6 +64,12 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    if (path !== ':memory:' && String(sqlite.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') {
+      sqlite.pragma('wal_autocheckpoint = 0');
+      // After a checkpoint lets the WAL start over, truncate a WAL that grew past this.
+      sqlite.pragma(`journal_size_limit = ${8 * CHECKPOINT_BYTES}`);
+      walPath = path;
+    }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     kind = 'sqlite';
     handle = sqlite;
@@ -53,5 +90,15 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
-  return { db, kind, ...(handle ? { sqlite: handle } : {}), close: () => db.destroy() };
+  const checkpointer = walPath === undefined ? undefined : startCheckpointer(walPath);
+  return {
+    db,
+    kind,
+    ...(handle ? { sqlite: handle } : {}),
+    close: async () => {
+      // The checkpointer goes first: the last connection to close checkpoints and removes the WAL.
+      await checkpointer?.stop();
+      await db.destroy();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { X509Certificate } from 'node:crypto';
-import { encodeEntryBundle, leafHash, parseEntryBundle, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
+import { leafHash, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
 import { requireRole } from '../http/auth.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
@@ -196,13 +196,9 @@ export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { lo
       throw new TlogError('ENTRY_NOT_FOUND', `not a tile path: ${(e as Error).message}`);
     }
     const level = p.kind === 'entries' ? ENTRIES_LEVEL : p.level;
-    const t = await log.tile(level, p.index);
-    // A partial tile of width W is served while the stored tile is at least that wide; a full tile only once full.
-    if (!t || t.width < p.width) throw new TlogError('ENTRY_NOT_FOUND', `no such tile: ${path}`);
-    let data = t.data;
-    if (p.width < t.width) {
-      data = p.kind === 'entries' ? encodeEntryBundle(parseEntryBundle(t.data, t.width).slice(0, p.width)) : t.data.subarray(0, p.width * 32);
-    }
+    const data = await log.tile(level, p.index, p.width);
+    // A partial tile of width W is served while the committed tree's tile is at least that wide; a full tile only once full.
+    if (!data) throw new TlogError('ENTRY_NOT_FOUND', `no such tile: ${path}`);
     const full = p.width === 256;
     return reply
       .type('application/octet-stream')

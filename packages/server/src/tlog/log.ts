@@ -13,6 +13,8 @@ import {
   privateKeyFromPkcs8,
   readTile,
   signNote,
+  tileWidth,
+  TILE_WIDTH,
   spkiDer,
   tilesToWrite,
   toBase64,
@@ -83,6 +85,8 @@ export class TransparencyLog {
   readonly publicKey: KeyObject;
   private tree = new MemoryTree();
   private checkpointText = '';
+  /** The root hash at the committed size (every proof served in between is checked against it). */
+  private committedRoot: Uint8Array = new Uint8Array(0);
   /** Bodies of the entries in the right-most (partial) entry bundle. */
   private edgeBodies: Uint8Array[] = [];
   private queue: Pending[] = [];
@@ -137,7 +141,7 @@ export class TransparencyLog {
   }
 
   rootHash(size = this.committed): Uint8Array {
-    return this.tree.root(size);
+    return size === this.committed ? this.committedRoot.slice() : this.tree.root(size);
   }
 
   entryId(uuid: string): string {
@@ -163,6 +167,7 @@ export class TransparencyLog {
       this.edgeBodies = edge.map((e) => Buffer.from(e.body, 'base64'));
     }
     this.committed = size;
+    this.committedRoot = this.tree.root(size);
     this.checkpointText = state?.checkpoint ?? (await this.signCheckpoint(0));
     if (!state) {
       await db.insertInto('tlog_state').values({ id: 1, size: 0, root_hash: toHex(this.tree.root()), checkpoint: this.checkpointText, updated_at: new Date().toISOString() }).onConflict((oc) => oc.column('id').doNothing()).execute();
@@ -170,7 +175,11 @@ export class TransparencyLog {
   }
 
   private signCheckpoint(size: number): Promise<string> {
-    return signNote(formatCheckpoint({ origin: this.origin, size, rootHash: this.tree.root(size) }), [this.noteSigner]);
+    return this.signNewCheckpoint(size, this.tree.root(size));
+  }
+
+  private signNewCheckpoint(size: number, rootHash: Uint8Array): Promise<string> {
+    return signNote(formatCheckpoint({ origin: this.origin, size, rootHash }), [this.noteSigner]);
   }
 
   /**
@@ -259,14 +268,17 @@ export class TransparencyLog {
         }),
       );
       const newSize = this.tree.size;
-      const checkpoint = await this.signCheckpoint(newSize);
-      const tiles = tilesToWrite(oldSize, newSize);
+      const newRoot = this.tree.root(newSize);
+      const checkpoint = await this.signNewCheckpoint(newSize, newRoot);
+      // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
+      // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
       const tileRows: { level: number; idx: number; width: number; data: Uint8Array }[] = [];
-      for (const t of tiles) {
+      for (const t of tilesToWrite(oldSize, newSize)) {
+        if (t.width !== TILE_WIDTH) continue;
         tileRows.push({ level: t.level, idx: t.index, width: t.width, data: await readTile(this.tree, t.level, t.index, t.width) });
         if (t.level === 0) {
-          // The entry bundle with the same index and width holds those entries' bodies.
-          const from = t.index * 256 - edgeBase;
+          // The entry bundle with the same index holds those entries' bodies.
+          const from = t.index * TILE_WIDTH - edgeBase;
           tileRows.push({ level: ENTRIES_LEVEL, idx: t.index, width: t.width, data: encodeEntryBundle(this.edgeBodies.slice(from, from + t.width)) });
         }
       }
@@ -282,10 +294,11 @@ export class TransparencyLog {
         })),
         indexKeys: accepted.flatMap((p, i) => p.entry.indexKeys.map((key) => ({ key, idx: oldSize + i }))),
         tiles: tileRows,
-        state: { size: newSize, root_hash: toHex(this.tree.root()), checkpoint },
+        state: { size: newSize, root_hash: toHex(newRoot), checkpoint },
       });
       this.checkpointText = checkpoint;
       this.committed = newSize;
+      this.committedRoot = newRoot;
       this.edgeBodies = this.edgeBodies.slice(this.edgeBodies.length - (newSize % 256));
     }
     for (const [i, p] of accepted.entries()) {
@@ -304,7 +317,7 @@ export class TransparencyLog {
   /** The entry with an inclusion proof against the current checkpoint, verified before it is returned. */
   private toJson(r: StoredEntry): LogEntryJson {
     const size = this.committed;
-    const root = this.tree.root(size);
+    const root = this.committedRoot;
     const hashes = this.tree.inclusionProof(r.idx, size);
     if (!verifyInclusion(r.idx, size, fromHex(r.uuid), hashes, root)) {
       throw new Error(`inclusion proof for entry ${r.idx} does not verify against the root of size ${size}`);
@@ -362,9 +375,25 @@ export class TransparencyLog {
     return this.tree.consistencyProof(first, last);
   }
 
-  async tile(level: number, index: number): Promise<{ width: number; data: Uint8Array } | undefined> {
-    const r = await this.database.db.selectFrom('tlog_tiles').select(['width', 'data']).where('level', '=', level).where('idx', '=', index).executeTakeFirst();
-    return r && { width: r.width, data: new Uint8Array(r.data) };
+  /**
+   * Tile (level, index) at `width` (C2SP tlog-tiles), as of the committed checkpoint: a full tile from
+   * storage, a partial one from the tree in memory (hash tiles) or the stored entries (entry bundles).
+   * Undefined when the committed tree does not have that tile at that width.
+   */
+  async tile(level: number, index: number, width: number): Promise<Uint8Array | undefined> {
+    const size = this.committed;
+    const available = level === ENTRIES_LEVEL ? Math.max(0, Math.min(TILE_WIDTH, size - index * TILE_WIDTH)) : tileWidth(size, level, index);
+    if (width > available || width < 1) return undefined;
+    if (width === TILE_WIDTH) {
+      const r = await this.database.db.selectFrom('tlog_tiles').select(['width', 'data']).where('level', '=', level).where('idx', '=', index).executeTakeFirst();
+      // Databases written before partial tiles stopped being stored may still hold partial rows.
+      return r && r.width === TILE_WIDTH ? new Uint8Array(r.data) : undefined;
+    }
+    if (level !== ENTRIES_LEVEL) return readTile(this.tree, level, index, width);
+    const first = index * TILE_WIDTH;
+    const rows = await this.database.db.selectFrom('tlog_entries').select('body').where('idx', '>=', first).where('idx', '<', first + width).orderBy('idx').execute();
+    if (rows.length !== width) return undefined;
+    return encodeEntryBundle(rows.map((r) => Buffer.from(r.body, 'base64')));
   }
 
   /** Stops taking writes and waits until everything queued is integrated. */
@@ -380,6 +409,7 @@ export class TransparencyLog {
       this.flushing = this.flushing.then(() => this.drain());
       await this.flushing;
     }
+    await this.store.close();
   }
 
   publicKeyPem(): string {

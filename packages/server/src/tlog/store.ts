@@ -1,3 +1,5 @@
+import { statSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { OpenDb } from '../storage/db.js';
 
 export interface EntryRow {
@@ -29,6 +31,7 @@ export interface Batch {
 export interface LogStore {
   existing(uuids: string[]): Promise<Set<string>>;
   commit(b: Batch): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Portable store through Kysely (PostgreSQL, and SQLite when no raw handle is available). */
@@ -53,12 +56,53 @@ function kyselyStore(database: OpenDb): LogStore {
         await tx.updateTable('tlog_state').set({ ...b.state, updated_at: new Date().toISOString() }).where('id', '=', 1).execute();
       });
     },
+    async close() {},
   };
 }
 
 /**
+ * Makes what SQLite has written to its WAL durable without blocking the event loop. The log's batch is
+ * committed with synchronous=NORMAL, which in WAL mode writes the frames (the commit frame last) but does
+ * not fsync them (https://sqlite.org/pragma.html#pragma_synchronous); this then fdatasyncs the WAL file
+ * on the libuv thread pool, and only after that is the batch acknowledged. Together that is what
+ * synchronous=FULL does (fsync the WAL after each commit), with the wait moved off the main thread. A
+ * checkpoint that moves the frames into the database first syncs both files itself, so frames
+ * overwritten by a WAL restart before our sync are already durable in the database file.
+ */
+class WalSync {
+  private file: FileHandle | undefined;
+  private ino = 0;
+
+  constructor(private readonly path: string) {}
+
+  async sync(): Promise<void> {
+    let st: Stats;
+    try {
+      st = statSync(this.path);
+    } catch {
+      return; // no WAL file: everything was checkpointed into the database, which SQLite synced
+    }
+    if (this.file === undefined || st.ino !== this.ino) {
+      // The WAL is replaced only when the last connection closes; follow it if that ever happens.
+      const old = this.file;
+      this.file = await open(this.path, 'r');
+      this.ino = st.ino;
+      await old?.close().catch(() => undefined);
+    }
+    await this.file.datasync();
+  }
+
+  async close(): Promise<void> {
+    const f = this.file;
+    this.file = undefined;
+    await f?.close().catch(() => undefined);
+  }
+}
+
+/**
  * SQLite hot path: the same statements, prepared once and run in one better-sqlite3 transaction
- * (query building per batch was the log's largest main-thread cost).
+ * (query building per batch was the log's largest main-thread cost). On a file database in WAL mode the
+ * commit's fsync runs on the thread pool (WalSync) rather than inside the synchronous commit.
  */
 function sqliteStore(database: OpenDb): LogStore {
   const s = database.sqlite!;
@@ -77,6 +121,8 @@ function sqliteStore(database: OpenDb): LogStore {
     for (const t of b.tiles) upTile.run({ ...t, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
     upState.run({ ...b.state, updated_at: new Date().toISOString() });
   });
+  const wal = !s.memory && String(s.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal' ? new WalSync(`${s.name}-wal`) : undefined;
+  const fullSync = Number(s.pragma('synchronous', { simple: true })) >= 2;
   return {
     async existing(uuids) {
       return new Set(uuids.filter((u) => findUuid.get(u) !== undefined));
@@ -86,7 +132,20 @@ function sqliteStore(database: OpenDb): LogStore {
       // the batch as a savepoint inside theirs, and their rollback would silently undo entries the log believes
       // durable. Wait until none is open; the check and the commit run in one tick, so nothing can slip between.
       while (s.inTransaction) await new Promise((r) => setTimeout(r, 1));
-      tx(b);
+      if (!wal || !fullSync) {
+        tx(b);
+        return;
+      }
+      s.pragma('synchronous = NORMAL');
+      try {
+        tx(b);
+      } finally {
+        s.pragma('synchronous = FULL');
+      }
+      await wal.sync();
+    },
+    async close() {
+      await wal?.close();
     },
   };
 }
