@@ -92,6 +92,8 @@ export class TransparencyLog {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Settles when every committed batch is durable and acknowledged (or refused). */
+  private published: Promise<void> = Promise.resolve();
   private running = false;
   private committed = 0;
   private closed = false;
@@ -223,6 +225,8 @@ export class TransparencyLog {
         } catch (e) {
           this.log.error({ err: e }, 'integration failed; reloading the tree from storage');
           for (const p of batch) p.reject(e);
+          // Batches already committed are acknowledged (or refused) first, so the reload sees settled state.
+          await this.published;
           await this.load();
         }
       }
@@ -231,8 +235,12 @@ export class TransparencyLog {
     }
   }
 
+  /**
+   * Sequences a batch, signs its entry timestamps and the new checkpoint, and commits it. The commit is made
+   * durable (WAL fsync on SQLite) in the background while the next batch is prepared: the batch is
+   * published (the checkpoint, the committed size) and acknowledged only once durable, in commit order.
+   */
   private async integrate(batch: Pending[]): Promise<void> {
-    const db = this.database.db;
     // Duplicates: within the batch, and against what is stored.
     const seen = new Map<string, Pending>();
     const fresh: Pending[] = [];
@@ -255,21 +263,25 @@ export class TransparencyLog {
     const edgeBase = oldSize - (oldSize % 256);
     const integratedTime = Math.floor(Date.now() / 1000);
     const rows: StoredEntry[] = [];
+    let publish = (): void => undefined;
+    let durable: Promise<void> = Promise.resolve();
     if (accepted.length > 0) {
       for (const p of accepted) {
         const idx = this.tree.append(fromHex(p.uuid));
         rows.push({ idx, uuid: p.uuid, body: toBase64(p.entry.body), integratedTime, set: '' });
         this.edgeBodies.push(p.entry.body);
       }
-      // Signed entry timestamps, made in parallel off the event loop.
-      await Promise.all(
-        rows.map(async (r) => {
-          r.set = toBase64(await signAsync(this.privateKey, utf8(canonicalize({ body: r.body, integratedTime, logID: this.logId, logIndex: r.idx }))));
-        }),
-      );
       const newSize = this.tree.size;
       const newRoot = this.tree.root(newSize);
-      const checkpoint = await this.signNewCheckpoint(newSize, newRoot);
+      // Signed entry timestamps and the checkpoint, made in parallel off the event loop.
+      const [, checkpoint] = await Promise.all([
+        Promise.all(
+          rows.map(async (r) => {
+            r.set = toBase64(await signAsync(this.privateKey, utf8(canonicalize({ body: r.body, integratedTime, logID: this.logId, logIndex: r.idx }))));
+          }),
+        ),
+        this.signNewCheckpoint(newSize, newRoot),
+      ]);
       // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
       // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
       const tileRows: { level: number; idx: number; width: number; data: Uint8Array }[] = [];
@@ -296,22 +308,37 @@ export class TransparencyLog {
         tiles: tileRows,
         state: { size: newSize, root_hash: toHex(newRoot), checkpoint },
       });
-      this.checkpointText = checkpoint;
-      this.committed = newSize;
-      this.committedRoot = newRoot;
       this.edgeBodies = this.edgeBodies.slice(this.edgeBodies.length - (newSize % 256));
+      durable = this.store.flush();
+      publish = () => {
+        this.checkpointText = checkpoint;
+        this.committed = newSize;
+        this.committedRoot = newRoot;
+      };
     }
-    for (const [i, p] of accepted.entries()) {
-      const r = rows[i] as StoredEntry;
-      try {
-        p.resolve({ entryId: this.entryId(p.uuid), entry: this.toJson(r) });
-      } catch (e) {
-        p.reject(e);
+    const acknowledge = (): void => {
+      publish();
+      for (const [i, p] of accepted.entries()) {
+        const r = rows[i] as StoredEntry;
+        try {
+          p.resolve({ entryId: this.entryId(p.uuid), entry: this.toJson(r) });
+        } catch (e) {
+          p.reject(e);
+        }
       }
-    }
-    for (const { p, uuid } of dupes) {
-      p.reject(new TlogError('ENTRY_EXISTS', `an equivalent entry already exists in the log with UUID ${uuid}`, { headers: { Location: `/api/v1/log/entries/${this.entryId(uuid)}` } }));
-    }
+      for (const { p, uuid } of dupes) {
+        p.reject(new TlogError('ENTRY_EXISTS', `an equivalent entry already exists in the log with UUID ${uuid}`, { headers: { Location: `/api/v1/log/entries/${this.entryId(uuid)}` } }));
+      }
+    };
+    const refuse = (e: unknown): void => {
+      // Not known to be durable: refused (a client's retry finds the entry if a later sync made it durable).
+      this.log.error({ err: e }, 'could not make a committed batch durable');
+      for (const p of accepted) p.reject(e);
+      for (const { p } of dupes) p.reject(e);
+    };
+    // In commit order: a later batch's checkpoint covers this one's entries.
+    const previous = this.published;
+    this.published = previous.then(() => durable).then(acknowledge, refuse);
   }
 
   /** The entry with an inclusion proof against the current checkpoint, verified before it is returned. */
@@ -409,6 +436,7 @@ export class TransparencyLog {
       this.flushing = this.flushing.then(() => this.drain());
       await this.flushing;
     }
+    await this.published;
     await this.store.close();
   }
 

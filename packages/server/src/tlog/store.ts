@@ -30,7 +30,10 @@ export interface Batch {
 /** The log's write path: duplicate lookup and the batch commit. */
 export interface LogStore {
   existing(uuids: string[]): Promise<Set<string>>;
+  /** Commits a batch; it may not be durable until the next flush() settles. */
   commit(b: Batch): Promise<void>;
+  /** Makes every commit so far durable. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,7 @@ function kyselyStore(database: OpenDb): LogStore {
         await tx.updateTable('tlog_state').set({ ...b.state, updated_at: new Date().toISOString() }).where('id', '=', 1).execute();
       });
     },
+    async flush() {},
     async close() {},
   };
 }
@@ -70,11 +74,12 @@ function kyselyStore(database: OpenDb): LogStore {
  * overwritten by a WAL restart before our sync are already durable in the database file.
  */
 class WalSync {
-  private file: FileHandle | undefined;
+  private file: Promise<FileHandle> | undefined;
   private ino = 0;
 
   constructor(private readonly path: string) {}
 
+  /** Syncs may overlap (the next batch commits while the previous one syncs); each covers every frame before it. */
   async sync(): Promise<void> {
     let st: Stats;
     try {
@@ -85,17 +90,17 @@ class WalSync {
     if (this.file === undefined || st.ino !== this.ino) {
       // The WAL is replaced only when the last connection closes; follow it if that ever happens.
       const old = this.file;
-      this.file = await open(this.path, 'r');
       this.ino = st.ino;
-      await old?.close().catch(() => undefined);
+      this.file = open(this.path, 'r');
+      old?.then((f) => f.close()).catch(() => undefined);
     }
-    await this.file.datasync();
+    await (await this.file).datasync();
   }
 
   async close(): Promise<void> {
     const f = this.file;
     this.file = undefined;
-    await f?.close().catch(() => undefined);
+    await f?.then((h) => h.close()).catch(() => undefined);
   }
 }
 
@@ -142,7 +147,9 @@ function sqliteStore(database: OpenDb): LogStore {
       } finally {
         s.pragma('synchronous = FULL');
       }
-      await wal.sync();
+    },
+    async flush() {
+      await wal?.sync();
     },
     async close() {
       await wal?.close();
