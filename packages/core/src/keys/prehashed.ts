@@ -83,53 +83,47 @@ function inv(a: bigint, m: bigint): bigint {
   let v = a0;
   let su = 0n;
   let sv = 1n;
-  while (v >= TWO_48) {
-    // Leading bits of u (and v, with the same shift) as Numbers below 2^49.
-    const shift = BigInt(Math.max(0, Math.floor(Math.log2(Number(u))) - 47));
-    let uh = Number(u >> shift);
-    let vh = Number(v >> shift);
-    let A = 1;
-    let B = 0;
-    let C = 0;
-    let D = 1;
-    for (;;) {
-      // Step L2: the quotient is certain only when both bounds give the same value.
-      if (vh + C === 0 || vh + D === 0) break;
-      const q = Math.floor((uh + A) / (vh + C));
-      if (q !== Math.floor((uh + B) / (vh + D))) break;
-      let t = A - q * C;
-      A = C;
-      C = t;
-      t = B - q * D;
-      B = D;
-      D = t;
-      t = uh - q * vh;
-      uh = vh;
-      vh = t;
-    }
-    if (B === 0) {
-      // Step L4 with no simulated progress: one full-precision Euclidean step.
-      const q = u / v;
-      let t = u - q * v;
-      u = v;
-      v = t;
-      t = su - q * sv;
-      su = sv;
-      sv = t;
-    } else {
-      const bA = BigInt(A);
-      const bB = BigInt(B);
-      const bC = BigInt(C);
-      const bD = BigInt(D);
-      const nu = bA * u + bB * v;
-      v = bC * u + bD * v;
-      u = nu;
-      const ns = bA * su + bB * sv;
-      sv = bC * su + bD * sv;
-      su = ns;
-    }
-  }
   while (v !== 0n) {
+    if (v >= TWO_48) {
+      // Leading bits of u (and v, with the same shift) as Numbers below 2^49.
+      const shift = BigInt(Math.max(0, Math.floor(Math.log2(Number(u))) - 47));
+      let uh = Number(u >> shift);
+      let vh = Number(v >> shift);
+      let A = 1;
+      let B = 0;
+      let C = 0;
+      let D = 1;
+      for (;;) {
+        // Step L2: the quotient is certain only when both bounds give the same value.
+        if (vh + C === 0 || vh + D === 0) break;
+        const q = Math.floor((uh + A) / (vh + C));
+        if (q !== Math.floor((uh + B) / (vh + D))) break;
+        let t = A - q * C;
+        A = C;
+        C = t;
+        t = B - q * D;
+        B = D;
+        D = t;
+        t = uh - q * vh;
+        uh = vh;
+        vh = t;
+      }
+      if (B !== 0) {
+        // Step L4: apply the simulated quotients to the full-precision values at once.
+        const bA = BigInt(A);
+        const bB = BigInt(B);
+        const bC = BigInt(C);
+        const bD = BigInt(D);
+        const nu = bA * u + bB * v;
+        v = bC * u + bD * v;
+        u = nu;
+        const ns = bA * su + bB * sv;
+        sv = bC * su + bD * sv;
+        su = ns;
+        continue;
+      }
+    }
+    // Small values, or no quotient decided from the leading bits: one full-precision Euclidean step.
     const q = u / v;
     let t = u - q * v;
     u = v;
