@@ -25,10 +25,15 @@ const CHECKPOINT_BYTES = 4 * 1024 * 1024;
  * Runs WAL checkpoints in a worker thread with its own connection; the server's connection has automatic
  * checkpoints turned off, so a commit never stalls the event loop copying pages and fsyncing the database.
  */
-function startCheckpointer(path: string): { stop(): Promise<void> } {
+function startCheckpointer(path: string, onFailure: () => void): { stop(): Promise<void> } {
   const worker = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: { path, thresholdBytes: CHECKPOINT_BYTES, intervalMs: 100 } });
   worker.unref();
+  let stopping = false;
+  // Should the worker ever die, the server's connection checkpoints again by itself rather than let the WAL grow.
   worker.on('error', () => undefined);
+  worker.on('exit', () => {
+    if (!stopping) onFailure();
+  });
   return {
     stop: () =>
       new Promise<void>((resolve) => {
@@ -41,6 +46,7 @@ function startCheckpointer(path: string): { stop(): Promise<void> } {
         worker.once('message', (m: { stopped?: boolean }) => {
           if (m.stopped) void worker.terminate().then(done, done);
         });
+        stopping = true;
         worker.postMessage({ stop: true });
       }),
   };
@@ -90,7 +96,7 @@ export async function openDatabase(url: string): Promise<OpenDb> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? String(error)}`);
   }
-  const checkpointer = walPath === undefined ? undefined : startCheckpointer(walPath);
+  const checkpointer = walPath === undefined || !handle ? undefined : startCheckpointer(walPath, () => handle.pragma('wal_autocheckpoint = 1000'));
   return {
     db,
     kind,

@@ -1,4 +1,3 @@
-import { statSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { OpenDb } from '../storage/db.js';
 
@@ -75,24 +74,21 @@ function kyselyStore(database: OpenDb): LogStore {
  */
 class WalSync {
   private file: Promise<FileHandle> | undefined;
-  private ino = 0;
 
   constructor(private readonly path: string) {}
 
-  /** Syncs may overlap (the next batch commits while the previous one syncs); each covers every frame before it. */
+  /**
+   * Syncs may overlap (the next batch commits while the previous one syncs); each covers every frame written
+   * before it. The WAL file keeps its identity while the server's connection is open (SQLite removes it only
+   * when the last connection closes), so one handle serves for the server's life.
+   */
   async sync(): Promise<void> {
-    let st: Stats;
-    try {
-      st = statSync(this.path);
-    } catch {
-      return; // no WAL file: everything was checkpointed into the database, which SQLite synced
-    }
-    if (this.file === undefined || st.ino !== this.ino) {
-      // The WAL is replaced only when the last connection closes; follow it if that ever happens.
-      const old = this.file;
-      this.ino = st.ino;
-      this.file = open(this.path, 'r');
-      old?.then((f) => f.close()).catch(() => undefined);
+    if (!this.file) {
+      const f = open(this.path, 'r');
+      this.file = f;
+      f.catch(() => {
+        if (this.file === f) this.file = undefined; // the next sync tries again
+      });
     }
     await (await this.file).datasync();
   }
