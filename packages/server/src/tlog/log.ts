@@ -176,11 +176,7 @@ export class TransparencyLog {
     }
   }
 
-  private signCheckpoint(size: number): Promise<string> {
-    return this.signNewCheckpoint(size, this.tree.root(size));
-  }
-
-  private signNewCheckpoint(size: number, rootHash: Uint8Array): Promise<string> {
+  private signCheckpoint(size: number, rootHash = this.tree.root(size)): Promise<string> {
     return signNote(formatCheckpoint({ origin: this.origin, size, rootHash }), [this.noteSigner]);
   }
 
@@ -280,7 +276,7 @@ export class TransparencyLog {
             r.set = toBase64(await signAsync(this.privateKey, utf8(canonicalize({ body: r.body, integratedTime, logID: this.logId, logIndex: r.idx }))));
           }),
         ),
-        this.signNewCheckpoint(newSize, newRoot),
+        this.signCheckpoint(newSize, newRoot),
       ]);
       // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
       // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
