@@ -1,8 +1,7 @@
-import { createHash, createPublicKey, sign as signCb, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   MemoryTree,
-  canonicalize,
   ecdsaNoteSigner,
   encodeEntryBundle,
   formatCheckpoint,
@@ -19,7 +18,6 @@ import {
   tilesToWrite,
   toBase64,
   toHex,
-  utf8,
   verifyInclusion,
   type NoteSigner,
 } from '@signet/core';
@@ -28,6 +26,7 @@ import type { SecretStore } from '../storage/secrets.js';
 import type { ServerConfig } from '../config/index.js';
 import type { CanonicalEntry } from './entries.js';
 import { logStore, type LogStore } from './store.js';
+import { SetSigner } from './set-signer.js';
 import { TlogError } from './errors.js';
 
 /** Tiles table level used for C2SP entry bundles (tile/entries/N). */
@@ -65,10 +64,6 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-function signAsync(key: KeyObject, data: Uint8Array): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => signCb('sha256', data, key, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))));
-}
-
 /**
  * The transparency log: an RFC 6962 tree over canonical entry bodies. Writers are sequenced and integrated
  * together in batches (group commit): one database transaction stores the entries, their search keys, the
@@ -99,10 +94,11 @@ export class TransparencyLog {
   private closed = false;
   private readonly noteSigner: NoteSigner;
   private readonly store: LogStore;
+  private readonly setSigner: SetSigner;
 
   private constructor(
     private readonly database: OpenDb,
-    private readonly privateKey: KeyObject,
+    privateKey: KeyObject,
     private readonly config: ServerConfig,
     private readonly log: FastifyBaseLogger,
   ) {
@@ -115,6 +111,7 @@ export class TransparencyLog {
     this.origin = `${this.keyName} - ${this.treeId}`;
     this.noteSigner = ecdsaNoteSigner(this.keyName, privateKey);
     this.store = logStore(database);
+    this.setSigner = new SetSigner(privateKey, this.logId);
   }
 
   /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */
@@ -270,14 +267,8 @@ export class TransparencyLog {
       const newSize = this.tree.size;
       const newRoot = this.tree.root(newSize);
       // Signed entry timestamps and the checkpoint, made in parallel off the event loop.
-      const [, checkpoint] = await Promise.all([
-        Promise.all(
-          rows.map(async (r) => {
-            r.set = toBase64(await signAsync(this.privateKey, utf8(canonicalize({ body: r.body, integratedTime, logID: this.logId, logIndex: r.idx }))));
-          }),
-        ),
-        this.signCheckpoint(newSize, newRoot),
-      ]);
+      const [sets, checkpoint] = await Promise.all([this.setSigner.sign(integratedTime, rows), this.signCheckpoint(newSize, newRoot)]);
+      for (const [i, r] of rows.entries()) r.set = sets[i] as string;
       // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
       // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
       const tileRows: { level: number; idx: number; width: number; data: Uint8Array }[] = [];
@@ -434,6 +425,7 @@ export class TransparencyLog {
     }
     await this.published;
     await this.store.close();
+    await this.setSigner.close();
   }
 
   publicKeyPem(): string {
