@@ -28,6 +28,7 @@ import {
   tilesForTreeSize,
   tilesToWrite,
   verifyConsistency,
+  verifyInclusions,
   verifyInclusion,
   type HashReader,
   type TileRef,
@@ -215,6 +216,50 @@ test('mutated inclusion proofs fail: flipped bits, dropped/extra hashes, wrong i
       assert.equal(verifyInclusion(i, n, leaf, p, root.subarray(0, 31)), false, 'short root');
     }
   }
+});
+
+test('batch inclusion proofs equal single ones and share identical hashes; batch verification answers as verifyInclusion does', () => {
+  for (const n of [1, 2, 3, 5, 8, 13, 64, 100, 255, 256, 257, 300]) {
+    const root = mth(0, n);
+    const all = Array.from({ length: n }, (_, i) => i);
+    const proofs = tree.inclusionProofs(all, n);
+    for (const i of all) assert.ok(sameHashes(proofs[i]!, tree.inclusionProof(i, n)), `proof ${i} in ${n}`);
+    if (n >= 4) assert.equal(proofs[0]![proofs[0]!.length - 1], proofs[1]![proofs[1]!.length - 1], 'the shared top sibling is one object');
+    const claims = all.map((i) => ({ leafIndex: i, leafHash: leaves[i]!, proof: proofs[i]! }));
+    assert.deepEqual(verifyInclusions(n, root, claims), all.map(() => true), `all of ${n}`);
+    // Out of order, repeated, and a tail of the batch: the same answers.
+    const shuffled = [...claims].reverse().concat(claims.slice(0, 3));
+    assert.deepEqual(verifyInclusions(n, root, shuffled), shuffled.map(() => true));
+    assert.deepEqual(verifyInclusions(n, flipped([root], 0, 1)[0]!, claims), all.map(() => false), 'wrong root');
+    // One claim tampered (its own copy of a shared hash, a wrong leaf, a wrong index): only it fails, wherever it is.
+    for (const bad of [0, Math.floor(n / 2), n - 1]) {
+      for (const mutate of [
+        (c: (typeof claims)[number]) => ({ ...c, proof: c.proof.length ? flipped(c.proof, c.proof.length - 1, 9) : [leaves[0]!] }),
+        (c: (typeof claims)[number]) => ({ ...c, proof: c.proof.length ? flipped(c.proof, 0, 200) : [leaves[0]!] }),
+        (c: (typeof claims)[number]) => ({ ...c, leafHash: leaves[(bad + 1) % N]! }),
+        (c: (typeof claims)[number]) => ({ ...c, leafIndex: (Number(c.leafIndex) + 1) % n }),
+        (c: (typeof claims)[number]) => ({ ...c, proof: c.proof.slice(1) }),
+        (c: (typeof claims)[number]) => ({ ...c, proof: [...c.proof, leaves[0]!] }),
+      ]) {
+        const tampered = claims.map((c, k) => (k === bad ? mutate(c) : c));
+        const single = tampered.map((c) => verifyInclusion(c.leafIndex, n, c.leafHash, c.proof, root));
+        assert.deepEqual(verifyInclusions(n, root, tampered), single, `n ${n}, claim ${bad}`);
+        if (n > 1) assert.equal(single[bad], false);
+      }
+    }
+    // A shared hash object corrupted in place: every proof that holds it fails, the others still verify.
+    if (n >= 4) {
+      const copy = proofs.map((p) => [...p]);
+      const shared = copy[0]![copy[0]!.length - 1]!.slice();
+      const target = copy[0]![copy[0]!.length - 1]!;
+      const holders = copy.map((p) => p.includes(target));
+      const corrupted = copy.map((p) => p.map((h) => (h === target ? flipped([shared], 0, 3)[0]! : h)));
+      const got = verifyInclusions(n, root, all.map((i) => ({ leafIndex: i, leafHash: leaves[i]!, proof: corrupted[i]! })));
+      assert.deepEqual(got, holders.map((h) => !h));
+    }
+  }
+  assert.deepEqual(verifyInclusions(5, mth(0, 5), []), []);
+  assert.deepEqual(verifyInclusions(5, mth(0, 5), [{ leafIndex: 5, leafHash: leaves[5]!, proof: [] }]), [false], 'index beyond the size');
 });
 
 test('mutated consistency proofs fail: flipped bits, dropped/extra hashes, wrong sizes, swapped roots', () => {

@@ -1,5 +1,5 @@
 export { HASH_SIZE, MAX_UINT64, leafHash, nodeHash, emptyRoot, type TreeIndex } from './hash.js';
-export { verifyInclusion, rootFromInclusionProof, verifyConsistency, inclusionProofLength } from './verify.js';
+export { verifyInclusion, verifyInclusions, type InclusionClaim, rootFromInclusionProof, verifyConsistency, inclusionProofLength } from './verify.js';
 export {
   inclusionProof,
   consistencyProof,

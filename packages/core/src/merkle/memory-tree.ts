@@ -97,6 +97,26 @@ export class MemoryTree implements HashReader {
     return resolvePlansSync(inclusionProofPlan(leafIndex, this.checkSize(treeSize)), this.read);
   }
 
+  /**
+   * Inclusion proofs for several leaves of the tree at one size. A hash that several of the proofs contain
+   * is computed once and is the same Uint8Array in each of them (so treat the proofs as read-only).
+   */
+  inclusionProofs(leafIndexes: TreeIndex[], treeSize: TreeIndex = this.n): Uint8Array[][] {
+    const size = this.checkSize(treeSize);
+    const memo = new Map<string, Uint8Array>();
+    return leafIndexes.map((i) =>
+      inclusionProofPlan(i, size).map((plan) => {
+        const key = plan.map((id) => `${id.level}/${id.index}`).join(' ');
+        let h = memo.get(key);
+        if (!h) {
+          h = resolvePlansSync([plan], this.read)[0]!;
+          memo.set(key, h);
+        }
+        return h;
+      }),
+    );
+  }
+
   /** The consistency proof between two sizes (size2 defaults to the current size). */
   consistencyProof(size1: TreeIndex, size2: TreeIndex = this.n): Uint8Array[] {
     return resolvePlansSync(consistencyProofPlan(size1, this.checkSize(size2)), this.read);

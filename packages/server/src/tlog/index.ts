@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { leafHash, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } from '@signet/core';
 import { requireRole } from '../http/auth.js';
 import { TlogError } from './errors.js';
-import { ENTRIES_LEVEL, type TransparencyLog } from './log.js';
+import { ENTRIES_LEVEL, type LogEntryJson, type TransparencyLog } from './log.js';
 import { VerifierPool } from './verifier-pool.js';
 
 export { TransparencyLog } from './log.js';
@@ -14,6 +14,29 @@ const MAX_RETRIEVE = 10;
 
 function entryMap(r: { entryId: string; entry: unknown }): Record<string, unknown> {
   return { [r.entryId]: r.entry };
+}
+
+let lastCheckpoint = '';
+let lastCheckpointJson = '""';
+
+/**
+ * JSON.stringify(entryMap(r)), written directly: the write path answers every entry, and all but the
+ * checkpoint are hex, base64 or integers (nothing to escape). The checkpoint, shared by a batch, is
+ * escaped once per checkpoint.
+ */
+function entryMapJson(r: { entryId: string; entry: LogEntryJson }): string {
+  const e = r.entry;
+  const p = e.verification.inclusionProof;
+  if (p.checkpoint !== lastCheckpoint) {
+    lastCheckpoint = p.checkpoint;
+    lastCheckpointJson = JSON.stringify(p.checkpoint);
+  }
+  const hashes = p.hashes.length === 0 ? '[]' : `["${p.hashes.join('","')}"]`;
+  return (
+    `{"${r.entryId}":{"body":"${e.body}","integratedTime":${e.integratedTime},"logID":"${e.logID}","logIndex":${e.logIndex},` +
+    `"verification":{"signedEntryTimestamp":"${e.verification.signedEntryTimestamp}","inclusionProof":{"logIndex":${p.logIndex},` +
+    `"rootHash":"${p.rootHash}","treeSize":${p.treeSize},"hashes":${hashes},"checkpoint":${lastCheckpointJson}}}}}`
+  );
 }
 
 /**
@@ -57,7 +80,8 @@ export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { lo
           .status(201)
           .header('Location', `/api/v1/log/entries/${r.entryId}`)
           .header('ETag', r.entryId)
-          .send(entryMap(r));
+          .type('application/json; charset=utf-8')
+          .send(entryMapJson(r));
       },
     );
   });

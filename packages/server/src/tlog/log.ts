@@ -18,7 +18,7 @@ import {
   tilesToWrite,
   toBase64,
   toHex,
-  verifyInclusion,
+  verifyInclusions,
   type NoteSigner,
 } from '@signet/core';
 import type { OpenDb } from '../storage/db.js';
@@ -305,13 +305,16 @@ export class TransparencyLog {
     }
     const acknowledge = (): void => {
       publish();
+      let json: (LogEntryJson | Error)[];
+      try {
+        json = this.toJsonMany(rows);
+      } catch (e) {
+        json = rows.map(() => (e instanceof Error ? e : new Error(String(e))));
+      }
       for (const [i, p] of accepted.entries()) {
-        const r = rows[i] as StoredEntry;
-        try {
-          p.resolve({ entryId: this.entryId(p.uuid), entry: this.toJson(r) });
-        } catch (e) {
-          p.reject(e);
-        }
+        const j = json[i] as LogEntryJson | Error;
+        if (j instanceof Error) p.reject(j);
+        else p.resolve({ entryId: this.entryId(p.uuid), entry: j });
       }
       for (const { p, uuid } of dupes) {
         p.reject(new TlogError('ENTRY_EXISTS', `an equivalent entry already exists in the log with UUID ${uuid}`, { headers: { Location: `/api/v1/log/entries/${this.entryId(uuid)}` } }));
@@ -328,24 +331,53 @@ export class TransparencyLog {
     this.published = previous.then(() => durable).then(acknowledge, refuse);
   }
 
-  /** The entry with an inclusion proof against the current checkpoint, verified before it is returned. */
-  private toJson(r: StoredEntry): LogEntryJson {
+  /**
+   * Entries with inclusion proofs against the current checkpoint. Every proof is verified against the
+   * checkpoint's root before it is returned (a failure is that entry's Error); the proofs of one batch share
+   * their upper hashes, which are computed, verified and hex-encoded once (verifyInclusions).
+   */
+  private toJsonMany(rows: StoredEntry[]): (LogEntryJson | Error)[] {
+    if (rows.length === 0) return [];
     const size = this.committed;
     const root = this.committedRoot;
-    const hashes = this.tree.inclusionProof(r.idx, size);
-    if (!verifyInclusion(r.idx, size, fromHex(r.uuid), hashes, root)) {
-      throw new Error(`inclusion proof for entry ${r.idx} does not verify against the root of size ${size}`);
-    }
-    return {
-      body: r.body,
-      integratedTime: r.integratedTime,
-      logID: this.logId,
-      logIndex: r.idx,
-      verification: {
-        signedEntryTimestamp: r.set,
-        inclusionProof: { logIndex: r.idx, rootHash: toHex(root), treeSize: size, hashes: hashes.map(toHex), checkpoint: this.checkpointText },
-      },
+    const proofs = this.tree.inclusionProofs(
+      rows.map((r) => r.idx),
+      size,
+    );
+    const ok = verifyInclusions(
+      size,
+      root,
+      rows.map((r, i) => ({ leafIndex: r.idx, leafHash: fromHex(r.uuid), proof: proofs[i] as Uint8Array[] })),
+    );
+    const rootHash = toHex(root);
+    const hex = new Map<Uint8Array, string>();
+    const toHexOnce = (h: Uint8Array): string => {
+      let v = hex.get(h);
+      if (v === undefined) {
+        v = toHex(h);
+        hex.set(h, v);
+      }
+      return v;
     };
+    return rows.map((r, i) => {
+      if (!ok[i]) return new Error(`inclusion proof for entry ${r.idx} does not verify against the root of size ${size}`);
+      return {
+        body: r.body,
+        integratedTime: r.integratedTime,
+        logID: this.logId,
+        logIndex: r.idx,
+        verification: {
+          signedEntryTimestamp: r.set,
+          inclusionProof: { logIndex: r.idx, rootHash, treeSize: size, hashes: (proofs[i] as Uint8Array[]).map(toHexOnce), checkpoint: this.checkpointText },
+        },
+      };
+    });
+  }
+
+  private toJson(r: StoredEntry): LogEntryJson {
+    const [j] = this.toJsonMany([r]);
+    if (j instanceof Error) throw j;
+    return j as LogEntryJson;
   }
 
   private async stored(where: { idx?: number; uuid?: string }): Promise<StoredEntry | undefined> {
