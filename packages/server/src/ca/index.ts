@@ -25,13 +25,14 @@ const oidcBearers = new WeakMap<object, string>();
  * oidcBearerToken) so the API-token hook sees no Authorization header at all.
  */
 export function installOidcBearerPassthrough(app: FastifyInstance): void {
-  app.addHook('onRequest', async (req) => {
-    if (!req.routeOptions.config?.oidcBearer) return;
+  app.addHook('onRequest', (req, _reply, done) => {
     const h = req.raw.headers.authorization;
-    if (h === undefined) return;
-    delete req.raw.headers.authorization;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    if (m) oidcBearers.set(req.raw, m[1] as string);
+    if (h !== undefined && req.routeOptions.config?.oidcBearer) {
+      delete req.raw.headers.authorization;
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      if (m) oidcBearers.set(req.raw, m[1] as string);
+    }
+    done();
   });
 }
 

@@ -11,9 +11,7 @@ declare module 'fastify' {
 /** Reads `Authorization: Bearer <token>` (or Basic with the token as password) into request.principal. */
 export function installAuth(app: FastifyInstance, tokens: TokenService): void {
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
-    const h = req.headers.authorization;
-    if (!h) return;
+  const withToken = async (req: FastifyRequest, h: string): Promise<void> => {
     let token: string | undefined;
     const bearer = /^Bearer\s+(\S+)$/i.exec(h);
     if (bearer) token = bearer[1];
@@ -28,6 +26,12 @@ export function installAuth(app: FastifyInstance, tokens: TokenService): void {
     const p = await tokens.authenticate(token);
     if (!p) throw new IdentityError('UNAUTHENTICATED', 'the token is unknown, revoked or expired', { headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' } });
     req.principal = p;
+  };
+  // Callback style: a request without credentials (anonymous reads, log writes when open) costs no promise.
+  app.addHook('onRequest', (req, _reply, done) => {
+    const h = req.headers.authorization;
+    if (!h) return done();
+    withToken(req, h).then(() => done(), done);
   });
 }
 

@@ -109,7 +109,7 @@ function sqliteStore(database: OpenDb): LogStore {
   const s = database.sqlite!;
   const findUuid = s.prepare('SELECT 1 FROM tlog_entries WHERE uuid = ?').pluck();
   const insEntry = s.prepare(
-    'INSERT INTO tlog_entries (idx, uuid, kind, api_version, body, integrated_time, set_sig) VALUES (@idx, @uuid, @kind, @api_version, @body, @integrated_time, @set_sig)',
+    'INSERT INTO tlog_entries (idx, uuid, kind, api_version, body, integrated_time, set_sig) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const insKey = s.prepare('INSERT INTO tlog_index (key, idx) VALUES (?, ?)');
   const upTile = s.prepare(
@@ -117,7 +117,8 @@ function sqliteStore(database: OpenDb): LogStore {
   );
   const upState = s.prepare('UPDATE tlog_state SET size = @size, root_hash = @root_hash, checkpoint = @checkpoint, updated_at = @updated_at WHERE id = 1');
   const tx = s.transaction((b: Batch) => {
-    for (const e of b.entries) insEntry.run(e);
+    // Positional parameters: binding by name looks each one up on the row object.
+    for (const e of b.entries) insEntry.run(e.idx, e.uuid, e.kind, e.api_version, e.body, e.integrated_time, e.set_sig);
     for (const k of b.indexKeys) insKey.run(k.key, k.idx);
     for (const t of b.tiles) upTile.run({ ...t, data: Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength) });
     upState.run({ ...b.state, updated_at: new Date().toISOString() });
