@@ -125,6 +125,7 @@ function sqliteStore(database: OpenDb): LogStore {
   });
   const wal = !s.memory && String(s.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal' ? new WalSync(`${s.name}-wal`) : undefined;
   const fullSync = Number(s.pragma('synchronous', { simple: true })) >= 2;
+
   return {
     async existing(uuids) {
       return new Set(uuids.filter((u) => findUuid.get(u) !== undefined));
@@ -138,11 +139,13 @@ function sqliteStore(database: OpenDb): LogStore {
         tx(b);
         return;
       }
-      s.pragma('synchronous = NORMAL');
+      // exec, not pragma(): no statement object per call. (A prepared PRAGMA cannot be reused for this: SQLite
+      // applies synchronous when the statement is compiled, not when it runs.)
+      s.exec('PRAGMA synchronous = NORMAL');
       try {
         tx(b);
       } finally {
-        s.pragma('synchronous = FULL');
+        s.exec('PRAGMA synchronous = FULL');
       }
     },
     async flush() {
