@@ -267,7 +267,8 @@ export class TransparencyLog {
       const newSize = this.tree.size;
       const newRoot = this.tree.root(newSize);
       // Signed entry timestamps and the checkpoint, made in parallel off the event loop.
-      const [sets, checkpoint] = await Promise.all([this.setSigner.sign(integratedTime, rows), this.signCheckpoint(newSize, newRoot)]);
+      const setInputs = rows.map((r) => ({ idx: r.idx, body: r.body }));
+      const [sets, checkpoint] = await Promise.all([this.setSigner.sign(integratedTime, setInputs), this.signCheckpoint(newSize, newRoot)]);
       for (const [i, r] of rows.entries()) r.set = sets[i] as string;
       // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
       // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
