@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import {
   SignetError,
   dsseBundle,
@@ -17,6 +17,8 @@ import {
   utf8,
   verify,
   verifyPrehashed,
+  verifyEcdsaPrehashed,
+  ecPublicKeyFromSpki,
   INTOTO_PAYLOAD_TYPE,
   type KeyKind,
   type TrustMaterial,
@@ -142,6 +144,64 @@ test('prehashed ECDSA and RSA verification agrees with node:crypto', () => {
   assert.equal(verifyPrehashed(rsa.publicKey, 'sha256', sha256(utf8('x')), sig), false);
   // Malformed DER never throws.
   assert.equal(verifyPrehashed(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey, 'sha256', sha256(artifact), new Uint8Array([0x30, 0x81, 0x02])), false);
+});
+
+test('an ECDSA key read straight from its SPKI DER: the same point as OpenSSL\'s, the same verdicts; other forms are left to KeyObjects', () => {
+  for (const [curve, hash, name] of [['P-256', 'sha256', 'prime256v1'], ['P-384', 'sha384', 'secp384r1'], ['P-521', 'sha512', 'secp521r1']] as const) {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+    const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+    const ec = ecPublicKeyFromSpki(spki);
+    const jwk = publicKey.export({ format: 'jwk' });
+    assert.ok(ec, curve);
+    assert.equal(ec.curve, name);
+    assert.equal(ec.x, BigInt(`0x${Buffer.from(jwk.x as string, 'base64url').toString('hex')}`));
+    assert.equal(ec.y, BigInt(`0x${Buffer.from(jwk.y as string, 'base64url').toString('hex')}`));
+    for (let i = 0; i < 20; i++) {
+      const data = utf8(`spki message ${i}`);
+      const sig = signDataSync(hash, data, privateKey);
+      const d = createHash(hash).update(data).digest();
+      assert.equal(verifyEcdsaPrehashed(ec, d, sig), true);
+      d[5]! ^= 0x10;
+      assert.equal(verifyEcdsaPrehashed(ec, d, sig), false, 'other digest');
+    }
+    // A point moved off the curve (one bit of y), a truncated key, one byte too many: not read.
+    const off = spki.slice();
+    off[off.length - 1]! ^= 1;
+    assert.equal(ecPublicKeyFromSpki(off), undefined, `${curve} off-curve`);
+    assert.equal(ecPublicKeyFromSpki(spki.subarray(0, spki.length - 1)), undefined);
+    assert.equal(ecPublicKeyFromSpki(Buffer.concat([spki, Buffer.from([0])])), undefined);
+  }
+  const P256 = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
+  const hex32 = (v: bigint): Buffer => Buffer.from(v.toString(16).padStart(64, '0'), 'hex');
+  // A compressed point (SEC 1 §2.3.3) is a valid key, but not the form read here.
+  const k = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  const ky = Buffer.from(k.y as string, 'base64url');
+  const compressed = Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), Buffer.from([2 + (ky[31]! & 1)]), Buffer.from(k.x as string, 'base64url')]);
+  assert.equal(createPublicKey({ key: compressed, format: 'der', type: 'spki' }).asymmetricKeyType, 'ec');
+  assert.equal(ecPublicKeyFromSpki(compressed), undefined, 'compressed');
+  // Coordinates must be below p (SEC 1 §3.2.2.1), even when y² = x³ + ax + b holds modulo p: take the curve
+  // point with the smallest x, whose x + p still fits in 32 bytes.
+  const p = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+  const b = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+  const pow = (a: bigint, e: bigint): bigint => {
+    let r = 1n;
+    for (a %= p; e > 0n; e >>= 1n, a = (a * a) % p) if (e & 1n) r = (r * a) % p;
+    return r;
+  };
+  let x = 0n;
+  let y = 0n;
+  for (; ; x++) {
+    const rhs = (((x * x * x - 3n * x + b) % p) + p) % p;
+    y = pow(rhs, (p + 1n) / 4n); // p ≡ 3 (mod 4)
+    if ((y * y) % p === rhs) break;
+  }
+  assert.ok(ecPublicKeyFromSpki(Buffer.concat([P256, hex32(x), hex32(y)])), `(${x}, y) is on the curve`);
+  assert.equal(ecPublicKeyFromSpki(Buffer.concat([P256, hex32(x + p), hex32(y)])), undefined, 'x + p');
+  assert.ok(ecPublicKeyFromSpki(Buffer.concat([P256, hex32(x), hex32(p - y)])), 'its negation');
+  assert.equal(ecPublicKeyFromSpki(Buffer.concat([P256, hex32(x), hex32(y + 1n)])), undefined, 'y + 1');
+  assert.equal(ecPublicKeyFromSpki(new Uint8Array(generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }))), undefined);
+  assert.equal(ecPublicKeyFromSpki(new Uint8Array(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'der' }))), undefined);
+  assert.equal(ecPublicKeyFromSpki(new Uint8Array(0)), undefined);
 });
 
 import { sign as nodeSign } from 'node:crypto';

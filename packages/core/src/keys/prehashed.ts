@@ -194,22 +194,62 @@ function ecdhFor(curveName: string): ECDH {
 
 const toBig = (b: Uint8Array): bigint => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`));
 
-const pointCache = new WeakMap<KeyObject, Point>();
-
-/** The public key's point, read once per KeyObject. */
-function publicPoint(key: KeyObject): Point {
-  let p = pointCache.get(key);
-  if (!p) {
-    const jwk = key.export({ format: 'jwk' });
-    p = { x: toBig(fromBase64(String(jwk.x))), y: toBig(fromBase64(String(jwk.y))) };
-    pointCache.set(key, p);
-  }
-  return p;
+/** An ECDSA public key as its curve (OpenSSL's name) and affine point. */
+export interface EcPublicKey {
+  curve: 'prime256v1' | 'secp384r1' | 'secp521r1';
+  x: bigint;
+  y: bigint;
 }
 
-function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8Array): boolean {
-  const curveName = String(key.asymmetricKeyDetails?.namedCurve);
-  const c = CURVES[curveName];
+const JWK_CURVES: Record<string, EcPublicKey['curve']> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1' };
+
+// The DER of a SubjectPublicKeyInfo for a named-curve EC key with an uncompressed point, up to the point's
+// coordinates (RFC 5480 §2.1.1 id-ecPublicKey with namedCurve, §2.2 ECPoint as SEC 1 §2.3.3 0x04 || X || Y).
+const SPKI_PREFIXES: [EcPublicKey['curve'], Uint8Array][] = [
+  ['prime256v1', Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex')],
+  ['secp384r1', Buffer.from('3076301006072a8648ce3d020106052b8104002203620004', 'hex')],
+  ['secp521r1', Buffer.from('30819b301006072a8648ce3d020106052b810400230381860004', 'hex')],
+];
+
+/** SEC 1 §3.2.2.1 steps 2–3: both coordinates in [0, p) and y² = x³ + ax + b (mod p). */
+function onCurve(c: Curve, x: bigint, y: bigint): boolean {
+  return x >= 0n && x < c.p && y >= 0n && y < c.p && mod(y * y - (x * x * x + c.a * x + c.b), c.p) === 0n;
+}
+
+/**
+ * The key in a SubjectPublicKeyInfo DER when it has the form nearly every ECDSA key takes (a named P-256, P-384 or
+ * P-521 curve and an uncompressed point), with the point checked to lie on the curve; undefined for anything else
+ * (other key types, compressed points, explicit parameters), which callers verify through a KeyObject instead.
+ * Reading the point straight from the DER skips OpenSSL's key decoders, which cost hundreds of microseconds per key.
+ */
+export function ecPublicKeyFromSpki(spki: Uint8Array): EcPublicKey | undefined {
+  for (const [curve, prefix] of SPKI_PREFIXES) {
+    const c = CURVES[curve] as Curve;
+    if (spki.length !== prefix.length + 2 * c.pLen || !bytesEqual(spki.subarray(0, prefix.length), prefix)) continue;
+    const x = toBig(spki.subarray(prefix.length, prefix.length + c.pLen));
+    const y = toBig(spki.subarray(prefix.length + c.pLen));
+    return onCurve(c, x, y) ? { curve, x, y } : undefined;
+  }
+  return undefined;
+}
+
+const pointCache = new WeakMap<KeyObject, EcPublicKey | null>();
+
+/** The EC public key's curve and point, read once per KeyObject (OpenSSL validated the point on import). */
+function ecPublicKeyOf(key: KeyObject): EcPublicKey | undefined {
+  let p = pointCache.get(key);
+  if (p === undefined) {
+    const jwk = key.export({ format: 'jwk' });
+    const curve = JWK_CURVES[String(jwk.crv)];
+    p = curve ? { curve, x: toBig(fromBase64(String(jwk.x))), y: toBig(fromBase64(String(jwk.y))) } : null;
+    pointCache.set(key, p);
+  }
+  return p ?? undefined;
+}
+
+/** ECDSA verification over a digest (SEC 1 v2 §4.1.4) with a DER Ecdsa-Sig-Value; false for anything malformed. */
+export function verifyEcdsaPrehashed(key: EcPublicKey, digest: Uint8Array, sigDer: Uint8Array): boolean {
+  const c = CURVES[key.curve];
   if (!c) return false;
   let r: bigint;
   let s: bigint;
@@ -224,7 +264,6 @@ function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8A
     return false;
   }
   if (r <= 0n || r >= c.n || s <= 0n || s >= c.n) return false;
-  const Q = publicPoint(key);
   // SEC 1 §4.1.4 step 5: e = leftmost bitlen(n) bits of the digest.
   const nBits = c.nBits;
   let e = toBig(digest);
@@ -236,7 +275,7 @@ function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sigDer: Uint8A
   const rInv = mod(s * rsInv, c.n);
   let x: bigint | undefined;
   try {
-    x = combinedX(c, curveName, mod(e * sInv, c.n), mod(r * sInv, c.n), mod(s * rInv, c.n), Q);
+    x = combinedX(c, key.curve, mod(e * sInv, c.n), mod(r * sInv, c.n), mod(s * rInv, c.n), key);
   } catch {
     return false;
   }
@@ -266,7 +305,10 @@ function verifyRsaPkcs1Prehashed(key: KeyObject, digest: Uint8Array, sig: Uint8A
  * key types that cannot be checked from a digest (Ed25519, RSA-PSS).
  */
 export function verifyPrehashed(key: KeyObject, hash: 'sha256' | 'sha384' | 'sha512', digest: Uint8Array, signature: Uint8Array): boolean {
-  if (key.asymmetricKeyType === 'ec') return verifyEcdsaPrehashed(key, digest, signature);
+  if (key.asymmetricKeyType === 'ec') {
+    const ec = ecPublicKeyOf(key);
+    return ec !== undefined && verifyEcdsaPrehashed(ec, digest, signature);
+  }
   if (key.asymmetricKeyType === 'rsa') return verifyRsaPkcs1Prehashed(key, digest, signature, hash);
   return false;
 }

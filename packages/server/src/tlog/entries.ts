@@ -1,19 +1,25 @@
-import { X509Certificate, createHash, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import {
   SignetError,
   canonicalize,
+  ecPublicKeyFromSpki,
   fromBase64,
   fromHex,
   pae,
+  parseCertificate,
   parseEnvelope,
+  parsePemBlocks,
   publicKeyFromPem,
   spkiFingerprint,
   toBase64,
   toHex,
   utf8,
   verifyData,
+  verifyEcdsaPrehashed,
   verifyPrehashed,
   type DsseEnvelope,
+  type EcPublicKey,
+  type ParsedCertificate,
 } from '@signet/core';
 import { TlogError } from './errors.js';
 
@@ -25,10 +31,8 @@ export interface CanonicalEntry {
   body: Uint8Array;
   /** "sha256:<hex>", "pk:<sha256 of SPKI>", "email:<addr>", "subject:<s>". */
   indexKeys: string[];
-  /** PEM certificates whose keys verified the entry's signatures (keyless entries); empty for bare keys. */
-  certificates: string[];
-  /** Set by the verifier pool: one of those certificates is a current leaf of a trusted issuer (our CA). */
-  fromTrustedIssuer?: boolean;
+  /** A certificate whose key verified one of the entry's signatures is a current leaf of a trusted issuer (our CA). */
+  fromTrustedIssuer: boolean;
 }
 
 /** Bodies go into C2SP entry bundles with 16-bit length prefixes. */
@@ -55,49 +59,74 @@ function b64(v: unknown, where: string): Uint8Array {
 const HEX_LEN: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 
 interface Verifier {
-  key: KeyObject;
   /** The PEM text as submitted (certificate or public key). */
   pem: string;
-  cert?: X509Certificate;
+  /** The certificate, parsed (RFC 5280, strict DER); absent for a bare public key. */
+  cert?: ParsedCertificate;
+  /** A certificate's key when it is a named-curve ECDSA key with an uncompressed point (nearly all of them). */
+  ec?: EcPublicKey;
+  /** The key as a KeyObject, made on first use: OpenSSL's key decoding costs a few hundred microseconds. */
+  key: () => KeyObject;
 }
 
 /** Reads a base64 PEM certificate or public key, as Rekor's x509 verifier format carries them. */
 function readVerifier(content: unknown, where: string): Verifier {
   const pem = Buffer.from(b64(content, where)).toString('utf8');
   if (pem.length > 16_384) invalid(`${where} is too large`);
+  const refuse = (e: unknown): never =>
+    invalid(`${where} is not a PEM certificate or public key${e instanceof SignetError ? `: ${e.message}` : ''}`);
   try {
     if (pem.includes('-----BEGIN CERTIFICATE-----')) {
-      const cert = new X509Certificate(pem);
-      return { key: cert.publicKey, pem, cert };
+      // The first certificate is the signer's, as OpenSSL and Rekor read such a PEM.
+      const block = parsePemBlocks(pem).find((b) => b.label === 'CERTIFICATE');
+      if (!block) invalid(`${where} is not a PEM certificate or public key: no complete CERTIFICATE block`);
+      const cert = parseCertificate(block.der);
+      const ec = ecPublicKeyFromSpki(cert.spki);
+      let key: KeyObject | undefined;
+      return {
+        pem,
+        cert,
+        ...(ec ? { ec } : {}),
+        key: () => {
+          try {
+            key ??= createPublicKey({ key: Buffer.from(cert.spki), format: 'der', type: 'spki' });
+          } catch (e) {
+            return refuse(e);
+          }
+          return key;
+        },
+      };
     }
-    return { key: publicKeyFromPem(pem), pem };
+    const key = publicKeyFromPem(pem);
+    return { pem, key: () => key };
   } catch (e) {
-    invalid(`${where} is not a PEM certificate or public key${e instanceof SignetError ? `: ${e.message}` : ''}`);
+    if (e instanceof TlogError) throw e;
+    return refuse(e);
   }
 }
 
 function identityKeys(v: Verifier): string[] {
-  const keys = [`pk:${spkiFingerprint(v.key)}`];
-  const san = v.cert?.subjectAltName ?? '';
-  for (const part of san.split(/,\s*/)) {
-    const m = /^(email|URI):(.+)$/.exec(part);
-    if (!m) continue;
-    const value = (m[2] as string).trim();
-    if (m[1] === 'email') keys.push(`email:${value.toLowerCase()}`);
-    keys.push(`subject:${value}`);
+  // For the usual EC form the certificate's SPKI bytes are what OpenSSL would export, so the hash is the same.
+  const keys = [`pk:${v.ec && v.cert ? sha256hex(v.cert.spki) : spkiFingerprint(v.key())}`];
+  for (const n of v.cert?.subjectAltNames ?? []) {
+    if (n.type === 'email') keys.push(`email:${n.value.toLowerCase()}`, `subject:${n.value}`);
+    else if (n.type === 'uri') keys.push(`subject:${n.value}`);
   }
   return keys;
 }
 
-function finish(kind: CanonicalEntry['kind'], apiVersion: string, body: unknown, indexKeys: string[], signers: Verifier[]): CanonicalEntry {
+/** Whether a certificate is a current leaf of a trusted issuer (see issuedBy). */
+export type TrustedIssuer = (cert: ParsedCertificate) => boolean;
+
+function finish(kind: CanonicalEntry['kind'], apiVersion: string, body: unknown, indexKeys: string[], signers: Verifier[], trusted: TrustedIssuer): CanonicalEntry {
   const bytes = utf8(canonicalize(body));
   if (bytes.length > MAX_BODY_BYTES) invalid(`the canonical entry is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`);
-  const certificates = [...new Set(signers.filter((v) => v.cert).map((v) => v.pem))];
-  return { kind, apiVersion, body: bytes, indexKeys: [...new Set(indexKeys)], certificates };
+  const fromTrustedIssuer = signers.some((v) => v.cert !== undefined && trusted(v.cert));
+  return { kind, apiVersion, body: bytes, indexKeys: [...new Set(indexKeys)], fromTrustedIssuer };
 }
 
 /** hashedrekord 0.0.1: a signature over an artifact digest, checked here against the digest. */
-async function hashedrekord(spec: Record<string, unknown>): Promise<CanonicalEntry> {
+async function hashedrekord(spec: Record<string, unknown>, trusted: TrustedIssuer): Promise<CanonicalEntry> {
   const hash = obj(obj(spec['data'], 'spec.data')['hash'], 'spec.data.hash');
   const algorithm = hash['algorithm'];
   if (typeof algorithm !== 'string' || !(algorithm in HEX_LEN)) invalid('spec.data.hash.algorithm must be sha256, sha384 or sha512');
@@ -109,9 +138,16 @@ async function hashedrekord(spec: Record<string, unknown>): Promise<CanonicalEnt
   const sig = b64(sigObj['content'], 'spec.signature.content');
   if (sig.length > 1024) invalid('spec.signature.content is too large');
   const verifier = readVerifier(obj(sigObj['publicKey'], 'spec.signature.publicKey')['content'], 'spec.signature.publicKey.content');
-  const t = verifier.key.asymmetricKeyType;
-  if (t !== 'ec' && t !== 'rsa') invalid(`a ${t} key cannot sign a hashedrekord entry: the log sees only the digest`);
-  if (!verifyPrehashed(verifier.key, algorithm as 'sha256', fromHex(value), sig)) {
+  const digest = fromHex(value);
+  let ok: boolean;
+  if (verifier.ec) ok = verifyEcdsaPrehashed(verifier.ec, digest, sig);
+  else {
+    const key = verifier.key();
+    const t = key.asymmetricKeyType;
+    if (t !== 'ec' && t !== 'rsa') invalid(`a ${t} key cannot sign a hashedrekord entry: the log sees only the digest`);
+    ok = verifyPrehashed(key, algorithm as 'sha256', digest, sig);
+  }
+  if (!ok) {
     invalid('the signature does not verify against the digest with the given key');
   }
   const body = {
@@ -122,7 +158,7 @@ async function hashedrekord(spec: Record<string, unknown>): Promise<CanonicalEnt
       signature: { content: toBase64(sig), publicKey: { content: toBase64(utf8(verifier.pem)) } },
     },
   };
-  return finish('hashedrekord', '0.0.1', body, [`${algorithm}:${value}`, ...identityKeys(verifier)], [verifier]);
+  return finish('hashedrekord', '0.0.1', body, [`${algorithm}:${value}`, ...identityKeys(verifier)], [verifier], trusted);
 }
 
 async function verifyEnvelopeSignatures(env: DsseEnvelope, verifiers: Verifier[]): Promise<{ sig: Uint8Array; verifier: Verifier }[]> {
@@ -132,7 +168,7 @@ async function verifyEnvelopeSignatures(env: DsseEnvelope, verifiers: Verifier[]
     const sig = fromBase64(s.sig);
     let match: Verifier | undefined;
     for (const v of verifiers) {
-      if (await verifyData(v.key, signed, sig)) {
+      if (await verifyData(v.key(), signed, sig)) {
         match = v;
         break;
       }
@@ -160,7 +196,7 @@ function subjectKeys(payloadType: string, payload: Uint8Array): string[] {
 const sha256hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** dsse 0.0.1: an envelope plus the keys that verify it; the envelope itself is not stored. */
-async function dsse(spec: Record<string, unknown>): Promise<CanonicalEntry> {
+async function dsse(spec: Record<string, unknown>, trusted: TrustedIssuer): Promise<CanonicalEntry> {
   const pc = obj(spec['proposedContent'], 'spec.proposedContent');
   const envText = pc['envelope'];
   if (typeof envText !== 'string') invalid('spec.proposedContent.envelope must be the DSSE envelope as a JSON string');
@@ -188,11 +224,11 @@ async function dsse(spec: Record<string, unknown>): Promise<CanonicalEntry> {
       signatures,
     },
   };
-  return finish('dsse', '0.0.1', body, [`sha256:${payloadHash}`, ...subjectKeys(env.payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier));
+  return finish('dsse', '0.0.1', body, [`sha256:${payloadHash}`, ...subjectKeys(env.payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier), trusted);
 }
 
 /** intoto 0.0.2: payload and signatures arrive base64-encoded twice; the stored body drops the payload. */
-async function intoto(spec: Record<string, unknown>): Promise<CanonicalEntry> {
+async function intoto(spec: Record<string, unknown>, trusted: TrustedIssuer): Promise<CanonicalEntry> {
   const content = obj(spec['content'], 'spec.content');
   const e = obj(content['envelope'], 'spec.content.envelope');
   const payloadType = e['payloadType'];
@@ -252,21 +288,21 @@ async function intoto(spec: Record<string, unknown>): Promise<CanonicalEntry> {
       },
     },
   };
-  return finish('intoto', '0.0.2', body, [`sha256:${payloadHash}`, ...subjectKeys(payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier));
+  return finish('intoto', '0.0.2', body, [`sha256:${payloadHash}`, ...subjectKeys(payloadType, payload), ...matched.flatMap((m) => identityKeys(m.verifier))], matched.map((m) => m.verifier), trusted);
 }
 
 /**
  * Validates a Rekor v1 ProposedEntry ({kind, apiVersion, spec}), verifies its signature(s), and returns the
  * canonical body. Anything wrong is a TlogError ENTRY_INVALID naming the field.
  */
-export async function canonicalizeProposedEntry(value: unknown): Promise<CanonicalEntry> {
+export async function canonicalizeProposedEntry(value: unknown, trusted: TrustedIssuer = () => false): Promise<CanonicalEntry> {
   const o = obj(value, 'the proposed entry');
   const kind = o['kind'];
   const apiVersion = o['apiVersion'];
   const spec = obj(o['spec'], 'spec');
-  if (kind === 'hashedrekord' && apiVersion === '0.0.1') return hashedrekord(spec);
-  if (kind === 'dsse' && apiVersion === '0.0.1') return dsse(spec);
-  if (kind === 'intoto' && apiVersion === '0.0.2') return intoto(spec);
+  if (kind === 'hashedrekord' && apiVersion === '0.0.1') return hashedrekord(spec, trusted);
+  if (kind === 'dsse' && apiVersion === '0.0.1') return dsse(spec, trusted);
+  if (kind === 'intoto' && apiVersion === '0.0.2') return intoto(spec, trusted);
   invalid(`unsupported entry type ${JSON.stringify(kind)} version ${JSON.stringify(apiVersion)}: this log takes hashedrekord 0.0.1, dsse 0.0.1 and intoto 0.0.2`);
 }
 

@@ -20,8 +20,7 @@ parentPort?.on('message', (job: Job) => {
       } catch {
         throw new TlogError('ENTRY_INVALID', 'request body is not valid JSON');
       }
-      const e = await canonicalizeProposedEntry(value);
-      e.fromTrustedIssuer = e.certificates.some((pem) => trusted.some((issued) => issued(pem)));
+      const e = await canonicalizeProposedEntry(value, (cert) => trusted.some((issued) => issued(cert)));
       parentPort?.postMessage({ id: job.id, ok: true, entry: e }, [e.body.buffer as ArrayBuffer]);
     } catch (err) {
       const known = err instanceof TlogError;
