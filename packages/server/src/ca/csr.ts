@@ -1,6 +1,6 @@
 import { decodeOid, fromBase64, fromUtf8, isSignetError, parsePemBlocks, readChildren, readTlv, readUnsignedInteger, type Tlv } from '@signet/core';
 import { CaError } from './errors.js';
-import { checkAllowedKey, verifyAsync } from './keys.js';
+import { checkAllowedKey, verifySignature } from './keys.js';
 import { readClientKey, type ClientKey } from './spki.js';
 
 /** A PKCS#10 certification request (RFC 2986 §4), as far as the CA needs it. */
@@ -126,7 +126,7 @@ export function parseCsr(der: Uint8Array): ParsedCsr {
  * Reads, checks and verifies a CSR: its key must be in the allowed set and its self-signature (the proof of
  * possession for this form) must verify. Returns the key to certify.
  */
-export async function verifiedCsrKey(field: string): Promise<ClientKey> {
+export function verifiedCsrKey(field: string): ClientKey {
   const csr = parseCsr(csrDer(field));
   const key = csr.publicKey.key;
   checkAllowedKey(key);
@@ -134,7 +134,7 @@ export async function verifiedCsrKey(field: string): Promise<ClientKey> {
   if (alg.key !== key.asymmetricKeyType) {
     throw new CaError('PROOF_OF_POSSESSION_FAILED', `the CSR is signed with ${alg.name}, which does not fit its ${String(key.asymmetricKeyType)} key (proof of possession fails)`);
   }
-  if (!(await verifyAsync(alg.hash, csr.info, key, csr.signature))) {
+  if (!verifySignature(alg.hash, csr.info, key, csr.signature)) {
     throw new CaError('PROOF_OF_POSSESSION_FAILED', 'the CSR signature does not verify with its own public key (proof of possession fails)');
   }
   return csr.publicKey;

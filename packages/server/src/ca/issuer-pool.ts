@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CaError, type CaErrorCode } from './errors.js';
 import type { LeafIdentity } from './leaf.js';
@@ -21,7 +22,8 @@ interface Slot {
 /**
  * Worker threads that turn a verified identity and a submitted key into a leaf (issue-worker.ts). At 1,000
  * certificates a second the main thread is the bottleneck on a 2-core node; reading the key (about 0.13 ms of
- * OpenSSL key validation each) and encoding the certificate move here. Workers start on first use, so a server
+ * OpenSSL key validation each), the proof-of-possession check, encoding and both signatures move here, one worker
+ * per core up to two (each signs on its own thread). Workers start on first use, so a server
  * that never issues never starts one, and they keep the process alive only while work is in flight.
  */
 export class IssuerPool {
@@ -31,7 +33,7 @@ export class IssuerPool {
 
   constructor(
     private readonly init: { interKey: KeyObject; interCert: Uint8Array; ctlogKey: KeyObject },
-    private readonly size = 1,
+    private readonly size = Math.max(1, Math.min(2, availableParallelism())),
   ) {}
 
   private spawn(): Slot {

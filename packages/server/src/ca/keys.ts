@@ -1,4 +1,4 @@
-import { verify as verifyCb, type KeyObject } from 'node:crypto';
+import { verify, type KeyObject } from 'node:crypto';
 import { fromBase64, isSignetError, parsePemBlocks } from '@signet/core';
 import { CaError } from './errors.js';
 import { readClientKey, type ClientKey } from './spki.js';
@@ -61,15 +61,16 @@ export function parseSubmittedKey(content: string): ClientKey {
   return client;
 }
 
-/** Verifies a signature off the event loop; any error (malformed signature, key mismatch) is false. */
-export function verifyAsync(hash: string | null, data: Uint8Array, key: KeyObject, signature: Uint8Array): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      verifyCb(hash, data, key, signature, (err, ok) => resolve(!err && ok));
-    } catch {
-      resolve(false);
-    }
-  });
+/**
+ * Verifies a signature on the calling thread (these checks run in the issuance workers, off the event loop); any
+ * error (malformed signature, key mismatch) is false.
+ */
+export function verifySignature(hash: string | null, data: Uint8Array, key: KeyObject, signature: Uint8Array): boolean {
+  try {
+    return verify(hash, data, key, signature);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -93,7 +94,7 @@ function popHashes(key: KeyObject): Array<string | null> {
  * Checks the proof of possession: `signature` (base64) is the submitted key's signature over the principal
  * (the email for email issuers, else `sub`). Throws PROOF_OF_POSSESSION_FAILED naming what is wrong.
  */
-export async function verifyProofOfPossession(key: KeyObject, principal: string, principalClaim: string, signatureB64: string): Promise<void> {
+export function verifyProofOfPossession(key: KeyObject, principal: string, principalClaim: string, signatureB64: string): void {
   let sig: Uint8Array;
   try {
     sig = fromBase64(signatureB64, 'proofOfPossession');
@@ -103,7 +104,7 @@ export async function verifyProofOfPossession(key: KeyObject, principal: string,
   if (sig.length === 0) throw new CaError('PROOF_OF_POSSESSION_FAILED', 'the proof of possession (publicKeyRequest.proofOfPossession) is empty');
   const data = Buffer.from(principal, 'utf8');
   for (const h of popHashes(key)) {
-    if (await verifyAsync(h, data, key, sig)) return;
+    if (verifySignature(h, data, key, sig)) return;
   }
   throw new CaError(
     'PROOF_OF_POSSESSION_FAILED',

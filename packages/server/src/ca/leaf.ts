@@ -1,4 +1,4 @@
-import { createHash, sign as signCb, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, sign, randomBytes, type KeyObject } from 'node:crypto';
 import {
   OID,
   authorityKeyIdentifier,
@@ -61,10 +61,13 @@ function serialBytes(): Uint8Array {
   }
 }
 
-/** ECDSA P-256 / SHA-256 through the async callback form (the libuv threadpool). */
+/** ECDSA P-256 / SHA-256 through the async callback form (the libuv threadpool), for callers on the event loop. */
 function signAsync(data: Uint8Array, key: KeyObject): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => signCb('sha256', data, key, (err, sig) => (err ? reject(err) : resolve(sig))));
+  return new Promise((resolve, reject) => sign('sha256', data, key, (err, sig) => (err ? reject(err) : resolve(sig))));
 }
+
+/** The same on the calling thread: in an issuance worker a threadpool hop only adds dispatch and wake-ups. */
+const signSync = (data: Uint8Array, key: KeyObject): Promise<Uint8Array> => Promise.resolve(sign('sha256', data, key));
 
 /**
  * What an RFC 6962 v1 SCT for a precert_entry signs (§3.2): sct_version 0, signature_type certificate_timestamp (0),
@@ -135,11 +138,16 @@ export class LeafSigner {
   /** Encoded Fulcio extensions by issuer, for issuers whose extensions depend on the issuer alone. */
   private readonly issuerExtensions = new Map<string, Uint8Array[]>();
 
+  private readonly sign: (data: Uint8Array, key: KeyObject) => Promise<Uint8Array>;
+
+  /** `syncCrypto`: sign on the calling thread (for worker threads) rather than in the libuv threadpool. */
   constructor(
     private readonly interKey: KeyObject,
     interCertDer: Uint8Array,
     private readonly ctlogKey: KeyObject,
+    opts: { syncCrypto?: boolean } = {},
   ) {
+    this.sign = opts.syncCrypto ? signSync : signAsync;
     for (const [k, what] of [
       [interKey, 'intermediate'],
       [ctlogKey, 'CT log'],
@@ -192,10 +200,10 @@ export class LeafSigner {
     // internal (nothing is submitted anywhere), so it is neither signed nor kept.
     const precertTbs = encode(seq(...head, node(0xa3, seq(...extensions))));
     const timestamp = Date.now();
-    const sctSignature = await signAsync(precertSignedData(timestamp, this.issuerKeyHash, precertTbs), this.ctlogKey);
+    const sctSignature = await this.sign(precertSignedData(timestamp, this.issuerKeyHash, precertTbs), this.ctlogKey);
     const sctList = node(0x04, sctListBytes(this.logId, timestamp, sctSignature));
     const tbs = encode(seq(...head, node(0xa3, seq(...extensions, seq(oid(OID.sctList), node(0x04, sctList))))));
-    const signature = await signAsync(tbs, this.interKey);
+    const signature = await this.sign(tbs, this.interKey);
     return encode(seq(tbs, this.signatureAlgorithm, node(0x03, ZERO, signature)), true);
   }
 
