@@ -15,7 +15,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 // Each phase first runs unmeasured for this long, so V8 has compiled the path: a fresh server spends most of a
 // phase's first seconds in the optimizing compiler (perf: 90% of V8's helper threads), which a running server does not.
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
