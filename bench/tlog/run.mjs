@@ -2,7 +2,7 @@
 // 64 concurrent HTTP writers of hashedrekord entries against a real signet-server process, on SQLite and
 // on PostgreSQL: sustained appends/s and p50/p95/p99 latency from POST to the response (which carries the
 // inclusion proof). Also the time to compute an inclusion proof in a 1,000,000-entry tree. Prints JSON.
-import { startServer } from '../lib.mjs';
+import { hostCpu, hostCpuShares, startServer } from '../lib.mjs';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import { mkdtempSync, rmSync, chmodSync, writeFileSync, existsSync } from 'node:fs';
@@ -15,7 +15,11 @@ import { MemoryTree, leafHash } from '@signet/core';
 
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 40_000);
+const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 60_000);
+// wrk first loads the server unmeasured for this long with entries of its own: a fresh server spends its first
+// seconds of load in V8's optimizing compiler (perf: ~15% of all server CPU in a 10 s run), a running one does not.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const WARMUP_ENTRIES = Math.min(Math.floor(ENTRIES / 3), 4000 * WARMUP_SECONDS);
 
 function makeEntries(n) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -62,6 +66,7 @@ async function load(url, entries) {
   const warm = entries.splice(0, 500);
   await Promise.all(warm.map((b) => post(b)));
   const t0 = Date.now();
+  const cpu0 = hostCpu();
   const timer = setTimeout(() => (stop = true), SECONDS * 1000);
   await Promise.all(Array.from({ length: WRITERS }, writer));
   clearTimeout(timer);
@@ -69,20 +74,28 @@ async function load(url, entries) {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const q = (p) => +latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(1);
-  return { appended: latencies.length, errors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round(latencies.length / seconds), latencyMs: { p50: q(0.5), p95: q(0.95), p99: q(0.99) }, exhausted: next >= entries.length };
+  const host = hostCpuShares(cpu0, hostCpu());
+  return { ...(host ? { hostCpu: host } : {}), appended: latencies.length, errors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round(latencies.length / seconds), latencyMs: { p50: q(0.5), p95: q(0.95), p99: q(0.99) }, exhausted: next >= entries.length };
 }
 
 const WRK = ['/usr/bin/wrk', '/usr/local/bin/wrk'].find((p) => existsSync(p));
 
 /** wrk (C) as the load generator when installed, so the client takes little of the shared CPU. */
 function loadWithWrk(url, entries, dir) {
+  const script = fileURLToPath(new URL('./wrk.lua', import.meta.url));
+  if (WARMUP_SECONDS > 0) {
+    const warm = join(dir, 'warm.txt');
+    writeFileSync(warm, `${entries.splice(0, WARMUP_ENTRIES).join('\n')}\n`);
+    execFileSync(WRK, ['-t2', `-c${WRITERS}`, `-d${WARMUP_SECONDS}s`, '-s', script, url.origin, '--', '2'], { env: { ...process.env, BENCH_BODIES: warm }, encoding: 'utf8' });
+  }
   const file = join(dir, 'bodies.txt');
   writeFileSync(file, `${entries.join('\n')}\n`);
-  const script = fileURLToPath(new URL('./wrk.lua', import.meta.url));
+  const cpu0 = hostCpu();
   const out = execFileSync(WRK, ['-t2', `-c${WRITERS}`, `-d${SECONDS}s`, '-s', script, url.origin, '--', '2'], { env: { ...process.env, BENCH_BODIES: file }, encoding: 'utf8' });
   const j = JSON.parse(out.trim().split('\n').pop());
   const seconds = j.durationUs / 1e6;
-  return { appended: j.requests - j.non2xx, errors: j.non2xx + j.socketErrors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round((j.requests - j.non2xx) / seconds), latencyMs: { p50: j.p50Ms, p95: j.p95Ms, p99: j.p99Ms } };
+  const host = hostCpuShares(cpu0, hostCpu());
+  return { warmupSeconds: WARMUP_SECONDS, ...(host ? { hostCpu: host } : {}), appended: j.requests - j.non2xx, errors: j.non2xx + j.socketErrors, seconds: +seconds.toFixed(2), appendsPerSecond: Math.round((j.requests - j.non2xx) / seconds), latencyMs: { p50: j.p50Ms, p95: j.p95Ms, p99: j.p99Ms } };
 }
 
 async function run(name, env) {
@@ -138,7 +151,7 @@ const out = {
   writers: WRITERS,
   node: process.version,
   cpus: os.cpus().length,
-  note: 'client and server share the machine; each response carries a verified inclusion proof and checkpoint',
+  note: 'client and server share the machine; each response carries a verified inclusion proof and checkpoint; hostCpu.stealPercent is CPU time the hypervisor gave to other machines during the run',
   results,
   inclusionProof: proofTiming(),
   targets: { sqliteAppendsPerSecond: 2000, sqliteP95Ms: 500, inclusionProofMs: 2 },
