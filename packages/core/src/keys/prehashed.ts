@@ -247,7 +247,10 @@ function ecPublicKeyOf(key: KeyObject): EcPublicKey | undefined {
   return p ?? undefined;
 }
 
-/** ECDSA verification over a digest (SEC 1 v2 §4.1.4) with a DER Ecdsa-Sig-Value; false for anything malformed. */
+/**
+ * ECDSA verification over a digest (SEC 1 v2 §4.1.4) with a DER Ecdsa-Sig-Value; false for anything malformed. `key`
+ * comes from ecPublicKeyFromSpki or a KeyObject, whose points are known to be on the curve.
+ */
 export function verifyEcdsaPrehashed(key: EcPublicKey, digest: Uint8Array, sigDer: Uint8Array): boolean {
   const c = CURVES[key.curve];
   if (!c) return false;
