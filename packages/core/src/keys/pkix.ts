@@ -89,11 +89,16 @@ export function spkiDer(key: KeyObject): Uint8Array {
   return der;
 }
 
-/** Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER. */
+/** Lowercase hex SHA-256 of a SubjectPublicKeyInfo DER, as given. */
+export function spkiDerFingerprint(spki: Uint8Array): string {
+  return toHex(createHash('sha256').update(spki).digest());
+}
+
+/** Lowercase hex SHA-256 of the key's SubjectPublicKeyInfo DER (spkiDerFingerprint of OpenSSL's export). */
 export function spkiFingerprint(key: KeyObject): string {
   let fp = fingerprintCache.get(key);
   if (!fp) {
-    fp = toHex(createHash('sha256').update(spkiDer(key)).digest());
+    fp = spkiDerFingerprint(spkiDer(key));
     fingerprintCache.set(key, fp);
   }
   return fp;

@@ -10,6 +10,7 @@ import {
   parseEnvelope,
   parsePemBlocks,
   publicKeyFromPem,
+  spkiDerFingerprint,
   spkiFingerprint,
   toBase64,
   toHex,
@@ -107,7 +108,7 @@ function readVerifier(content: unknown, where: string): Verifier {
 
 function identityKeys(v: Verifier): string[] {
   // For the usual EC form the certificate's SPKI bytes are what OpenSSL would export, so the hash is the same.
-  const keys = [`pk:${v.ec && v.cert ? sha256hex(v.cert.spki) : spkiFingerprint(v.key())}`];
+  const keys = [`pk:${v.ec && v.cert ? spkiDerFingerprint(v.cert.spki) : spkiFingerprint(v.key())}`];
   for (const n of v.cert?.subjectAltNames ?? []) {
     if (n.type === 'email') keys.push(`email:${n.value.toLowerCase()}`, `subject:${n.value}`);
     else if (n.type === 'uri') keys.push(`subject:${n.value}`);
