@@ -1,23 +1,13 @@
-import { randomBytes, type KeyObject } from 'node:crypto';
-import {
-  extKeyUsage,
-  fromBase64,
-  isSignetError,
-  keyUsage,
-  parseTimeStampReq,
-  timeStampErrorResponse,
-  toPem,
-  type FailureInfo,
-  type TimeStampRequest,
-  type TsaHash,
-} from '@signet/core';
+import type { KeyObject } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { extKeyUsage, keyUsage, toPem } from '@signet/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SecretStore } from '../storage/secrets.js';
+import { WorkerPool } from '../workers/pool.js';
+import { TSA_POLICY_OID, type TimestampAnswer } from './answer.js';
 import { PreparedTsaSigner } from './token.js';
+import type { TsaInit, TsaJob } from './tsa-worker.js';
 import { YEAR_MS, hostOf, nowSeconds, sealedIssued, sealedRoot, type StoredCertificate } from '../ca/index.js';
-
-/** The TSA policy every token names: Sigstore's TSA policy OID (Fulcio `docs/oid-info.md`, 1.3.6.1.4.1.57264.2). */
-export const TSA_POLICY_OID = '1.3.6.1.4.1.57264.2';
 
 /** What the trust-root domain publishes for the TSA. */
 export interface TsaTrustMaterial {
@@ -27,107 +17,16 @@ export interface TsaTrustMaterial {
   tsaValidFrom: Date;
 }
 
-/** The answer to a timestamp request: a DER TimeStampResp, granted (200) or a rejection (400). */
-export interface TimestampAnswer {
-  status: number;
-  body: Uint8Array;
-  /** Why a request was rejected (also in the response's PKIFreeText). */
-  reason?: string;
-}
-
-const JSON_FIELDS = new Set(['artifactHash', 'hashAlgorithm', 'nonce', 'certificates', 'tsaPolicyOID']);
-
-class Rejection extends Error {
-  constructor(
-    readonly failInfo: FailureInfo,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function rejectWith(failInfo: FailureInfo, message: string): never {
-  throw new Rejection(failInfo, message);
-}
-
-/** A positive random serial of up to 128 bits: unique without any shared counter (no write per token). */
-function randomTokenSerial(): bigint {
-  for (;;) {
-    const v = BigInt(`0x${randomBytes(16).toString('hex')}`);
-    if (v > 0n) return v;
-  }
-}
-
-function readNonce(v: unknown): bigint {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^\d{1,78}$/.test(v)) return BigInt(v);
-  rejectWith('badRequest', 'nonce must be a non-negative integer (a JSON number, or a decimal string for large values)');
-}
-
-/**
- * Reads the JSON form Sigstore's TSA takes (and sigstore-js sends):
- * `{artifactHash: base64 digest, hashAlgorithm: "sha256"|"sha384"|"sha512", nonce?, certificates?, tsaPolicyOID?}`.
- */
-export function parseJsonTimestampRequest(body: Uint8Array): TimeStampRequest {
-  let o: unknown;
-  try {
-    o = JSON.parse(Buffer.from(body).toString('utf8'));
-  } catch {
-    rejectWith('badDataFormat', 'the request body is not valid JSON');
-  }
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) rejectWith('badDataFormat', 'the request body must be a JSON object');
-  const r = o as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!JSON_FIELDS.has(k)) rejectWith('badRequest', `unknown field "${k}" (known: ${[...JSON_FIELDS].join(', ')})`);
-  const algName = r['hashAlgorithm'] ?? 'sha256';
-  if (typeof algName !== 'string') rejectWith('badAlg', 'hashAlgorithm must be a string: sha256, sha384 or sha512');
-  const alg = algName.toLowerCase().replace('-', '');
-  if (alg !== 'sha256' && alg !== 'sha384' && alg !== 'sha512') rejectWith('badAlg', `unsupported hash algorithm "${algName}" (supported: sha256, sha384, sha512)`);
-  if (typeof r['artifactHash'] !== 'string' || r['artifactHash'] === '') rejectWith('badRequest', 'artifactHash is required: the base64 digest to time-stamp');
-  let digest: Uint8Array;
-  try {
-    digest = fromBase64(r['artifactHash'], 'artifactHash');
-  } catch {
-    rejectWith('badDataFormat', 'artifactHash is not valid base64');
-  }
-  checkDigest(alg, digest);
-  const req: TimeStampRequest = { version: 1, hashAlgorithm: alg, hashedMessage: digest, certReq: false };
-  if (r['nonce'] !== undefined && r['nonce'] !== null) req.nonce = readNonce(r['nonce']);
-  if (r['certificates'] !== undefined) {
-    if (typeof r['certificates'] !== 'boolean') rejectWith('badRequest', 'certificates must be true or false');
-    req.certReq = r['certificates'];
-  }
-  if (r['tsaPolicyOID'] !== undefined && r['tsaPolicyOID'] !== '') {
-    if (typeof r['tsaPolicyOID'] !== 'string') rejectWith('badRequest', 'tsaPolicyOID must be a dotted OID string');
-    req.reqPolicy = r['tsaPolicyOID'];
-  }
-  return req;
-}
-
-const DIGEST_BYTES: Record<TsaHash, number> = { sha256: 32, sha384: 48, sha512: 64 };
-
-function checkDigest(alg: TsaHash, digest: Uint8Array): void {
-  if (digest.length !== DIGEST_BYTES[alg]) rejectWith('badDataFormat', `a ${alg} digest is ${DIGEST_BYTES[alg]} bytes, got ${digest.length}`);
-}
-
-/** Reads an application/timestamp-query body (RFC 3161 §2.4.1 TimeStampReq, DER). */
-export function parseDerTimestampRequest(body: Uint8Array): TimeStampRequest {
-  if (body.length === 0) rejectWith('badDataFormat', 'the request body is empty; a DER TimeStampReq was expected');
-  try {
-    return parseTimeStampReq(body);
-  } catch (e) {
-    if (isSignetError(e)) rejectWith(e.code === 'UNSUPPORTED_ALGORITHM' ? 'badAlg' : 'badDataFormat', e.message);
-    throw e;
-  }
-}
-
 /**
  * The RFC 3161 timestamp authority: a P-256 signing key certified (EKU timeStamping, critical) by its own P-384
  * TSA root, separate from the keyless CA's root as Sigstore's TSA is. Tokens carry signedAttrs with an ESS
  * signingCertificateV2, sid issuerAndSerialNumber, an ECDSA signature, genTime to the second (accuracy 1 s) and
- * random 128-bit serials; nothing is written per token.
+ * random 128-bit serials; nothing is written per token. Tokens are made by worker threads (one per core, up to two,
+ * started on first use): reading the request, encoding the token and signing took about a third of the event
+ * loop's work per timestamp, and the event loop is what every other request waits on.
  */
 export class TimestampAuthority {
-  private readonly signer: PreparedTsaSigner;
+  private readonly pool: WorkerPool<TsaJob, TimestampAnswer>;
   private readonly chainPem: string;
 
   private constructor(
@@ -136,7 +35,17 @@ export class TimestampAuthority {
     signingKey: KeyObject,
   ) {
     // genTime is written to the second (sigstore-js reads only 3-digit fractions), so tokens say: accurate to 1 s.
-    this.signer = new PreparedTsaSigner(signingKey, leaf.der, [root.der], TSA_POLICY_OID, 1);
+    const init: TsaInit = { key: signingKey, certificate: leaf.der, chain: [root.der], policyOid: TSA_POLICY_OID, accuracySeconds: 1 };
+    // Made here once too, so a key that does not match its certificate fails at start, not in a worker.
+    new PreparedTsaSigner(init.key, init.certificate, init.chain, init.policyOid, init.accuracySeconds);
+    this.pool = new WorkerPool({
+      url: new URL('./tsa-worker.js', import.meta.url),
+      workerData: init,
+      size: Math.max(1, Math.min(2, availableParallelism())),
+      what: 'timestamp signing',
+      lazy: true,
+      toError: (_code, message) => new Error(`timestamping failed: ${message}`),
+    });
     this.chainPem = toPem('CERTIFICATE', leaf.der) + toPem('CERTIFICATE', root.der);
   }
 
@@ -182,29 +91,16 @@ export class TimestampAuthority {
     return { tsaChain: [this.leaf.der.slice(), this.root.der.slice()], tsaValidFrom: this.leaf.parsed.validity.notBefore };
   }
 
-  /** Answers a JSON (`json`) or DER (`der`) request body with a TimeStampResp; never throws on bad input. */
-  async answer(kind: 'json' | 'der', body: Uint8Array): Promise<TimestampAnswer> {
-    try {
-      const req = kind === 'json' ? parseJsonTimestampRequest(body) : parseDerTimestampRequest(body);
-      return { status: 200, body: await this.timestamp(req) };
-    } catch (e) {
-      if (!(e instanceof Rejection)) throw e;
-      return { status: 400, body: timeStampErrorResponse('rejection', e.failInfo, e.message), reason: e.message };
-    }
+  /**
+   * Answers a JSON (`json`) or DER (`der`) request body with a TimeStampResp; bad input gets a rejection, never a
+   * throw. The request is read and the token built and signed in a worker (tsa-worker.ts).
+   */
+  answer(kind: 'json' | 'der', body: Uint8Array): Promise<TimestampAnswer> {
+    return this.pool.run({ kind, body });
   }
 
-  /** Signs a token for a parsed request (policy and extensions checked here). */
-  async timestamp(req: TimeStampRequest): Promise<Uint8Array> {
-    if (req.reqPolicy !== undefined && req.reqPolicy !== TSA_POLICY_OID) rejectWith('unacceptedPolicy', `policy ${req.reqPolicy} is not offered; this TSA signs under ${TSA_POLICY_OID}`);
-    if (req.extensions?.length) rejectWith('unacceptedExtension', `request extensions are not supported (got ${req.extensions.map((x) => x.oid).join(', ')})`);
-    checkDigest(req.hashAlgorithm, req.hashedMessage);
-    return this.signer.response({
-      hashAlgorithm: req.hashAlgorithm,
-      hashedMessage: req.hashedMessage,
-      ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
-      certReq: req.certReq,
-      serialNumber: randomTokenSerial(),
-      genTime: new Date(),
-    });
+  /** Stops the signing workers. */
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

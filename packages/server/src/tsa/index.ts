@@ -2,14 +2,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TimestampAuthority } from './authority.js';
 export { PreparedTsaSigner, type TokenRequest } from './token.js';
 
-export {
-  TimestampAuthority,
-  TSA_POLICY_OID,
-  parseJsonTimestampRequest,
-  parseDerTimestampRequest,
-  type TsaTrustMaterial,
-  type TimestampAnswer,
-} from './authority.js';
+export { TimestampAuthority, type TsaTrustMaterial } from './authority.js';
+export { TSA_POLICY_OID, parseJsonTimestampRequest, parseDerTimestampRequest, answerTimestampRequest, type TimestampAnswer } from './answer.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024;
 
@@ -20,6 +14,7 @@ const MAX_REQUEST_BYTES = 16 * 1024;
  */
 export const tsaRoutes: FastifyPluginAsync<{ tsa: TimestampAuthority }> = async (app, { tsa }) => {
   // Request bodies are read as bytes here, so even invalid JSON gets an RFC 3161 rejection, not a JSON error.
+  app.addHook('onClose', () => tsa.close());
   await app.register(async (ts) => {
     ts.removeAllContentTypeParsers();
     ts.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

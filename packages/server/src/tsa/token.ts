@@ -1,4 +1,4 @@
-import { createHash, sign as signCb, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import {
   bytesEqual,
   derExplicit,
@@ -22,8 +22,8 @@ import {
  * Core's createTimeStampResponse produces the same structure, but re-parses the TSA certificate (node's
  * X509Certificate) and re-exports both keys through OpenSSL on every call to check they match: about 1.9 ms of
  * event-loop time per token with OpenSSL 3.0, which caps a TSA near 500 tokens a second. Here that check runs once,
- * at construction, and a token costs one TSTInfo, one SHA-256, the signed attributes and one ECDSA signature made on
- * the libuv threadpool. Tests check the output against core's builder and verifier and against openssl ts.
+ * at construction, and a token costs one TSTInfo, one SHA-256, the signed attributes and one ECDSA signature, made
+ * on the calling thread (a TSA worker). Tests check the output against core's builder and verifier and against openssl ts.
  */
 
 // RFC 5652, RFC 3161, RFC 5035 object identifiers.
@@ -106,7 +106,7 @@ export class PreparedTsaSigner {
   }
 
   /** A granted TimeStampResp (RFC 3161 §2.4.2) holding a CMS SignedData token (RFC 5652 §5) over the TSTInfo. */
-  async response(r: TokenRequest): Promise<Uint8Array> {
+  response(r: TokenRequest): Uint8Array {
     // TSTInfo; ordering FALSE is the DEFAULT and so omitted; genTime to the second (DER, no fraction).
     const tst = [derInteger(1), this.policy, derSequence(HASH_ALGORITHMS[r.hashAlgorithm], derOctetString(r.hashedMessage)), derInteger(r.serialNumber), derGeneralizedTime(r.genTime)];
     if (this.accuracy) tst.push(this.accuracy);
@@ -119,9 +119,8 @@ export class PreparedTsaSigner {
       this.signingCertificateAttr,
     );
     // RFC 5652 §5.4: the signature covers the DER SET OF the attributes (not their [0] IMPLICIT form).
-    const signature = await new Promise<Uint8Array>((resolve, reject) =>
-      signCb(this.digest, signedAttrs, this.privateKey, (err, sig) => (err ? reject(err) : resolve(new Uint8Array(sig)))),
-    );
+    // Signed synchronously: this runs on a TSA worker thread (tsa-worker.ts), off the event loop.
+    const signature = new Uint8Array(sign(this.digest, signedAttrs, this.privateKey));
     const signerInfo = derSequence(derInteger(1), this.sid, this.digestAlgorithm, derImplicit(0, signedAttrs), this.signatureAlgorithm, derOctetString(signature));
     const signedData = derSequence(
       derInteger(3),
