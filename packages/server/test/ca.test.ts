@@ -239,7 +239,16 @@ test('keyless CA: refusals name the problem and are never 5xx', async (t) => {
   const fake = await startFakeIssuer(t);
   const k = await generateKeyPair('ecdsa-p256');
   const good = pop(k.privateKey, EMAIL, 'sha256');
+  // The token's signature is checked in the issuance worker, after the claims: a valid token with a changed
+  // signature or changed claims must still be refused, and nothing issued, on the key and the CSR paths.
+  const [h, p, sig] = (await token()).split('.') as [string, string, string];
+  const flipped = `${h}.${p}.${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, email: 'mallory@example.test' })).toString('base64url')}.${sig}`;
   const cases: Array<[string, unknown, number, RegExp, Record<string, string>?]> = [
+    ['token signature changed', keyRequest(flipped, k.publicKey, good), 401, /identity token signature does not verify/],
+    ['token claims changed', keyRequest(forged, k.publicKey, pop(k.privateKey, 'mallory@example.test', 'sha256')), 401, /identity token signature does not verify/],
+    ['token signature changed, CSR', { credentials: { oidcIdentityToken: flipped }, certificateSigningRequest: buildCsr(k, 'ecdsa-sha256') }, 401, /identity token signature does not verify/],
     ['expired token', keyRequest(await token(EMAIL, { ttlSeconds: -120 }), k.publicKey, good), 401, /identity token has expired/],
     ['wrong audience', keyRequest(await token(EMAIL, { audience: 'other' }), k.publicKey, good), 401, /audience is not "sigstore"/],
     ['unknown issuer', keyRequest(await fake.mint({ sub: 'x', email: EMAIL, email_verified: true }), k.publicKey, good), 401, /unknown issuer/],

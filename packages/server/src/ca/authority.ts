@@ -11,6 +11,7 @@ import {
 } from '@signet/core';
 import type { FastifyBaseLogger } from 'fastify';
 import { IdentityError } from '../identity/index.js';
+import type { JwsSignatureCheck } from '../identity/jws.js';
 import type { OidcIdentity } from '../identity/oidc.js';
 import type { SecretStore } from '../storage/secrets.js';
 import { CaError } from './errors.js';
@@ -38,9 +39,12 @@ export interface SigningCertRequest {
   certificateSigningRequest?: string;
 }
 
-/** Verifies an OIDC identity token (the server's OidcVerifier). */
+/**
+ * Checks an OIDC identity token (the server's OidcVerifier.check): everything but its signature, which the
+ * issuance worker verifies before it signs anything.
+ */
 export interface TokenVerifier {
-  verify(token: string): Promise<OidcIdentity>;
+  check(token: string): Promise<{ identity: OidcIdentity; signature: JwsSignatureCheck }>;
 }
 
 /** The Fulcio extensions for an identity: the issuer always, the GitHub workflow claims for github-workflow issuers. */
@@ -144,12 +148,14 @@ export class CertificateAuthority {
     }
     const token = req.credentials?.oidcIdentityToken || bearer;
     if (!token) throw new IdentityError('UNAUTHENTICATED', 'an OIDC identity token is required: send credentials.oidcIdentityToken or Authorization: Bearer <token>');
-    const identity = await tokens.verify(token);
+    const { identity, signature } = await tokens.check(token);
     const leafIdentity = toLeafIdentity(identity);
-    // The key, its proof of possession and the certificate are handled in a worker thread (issuer-pool.ts).
+    // The token's signature, the key, its proof of possession and the certificate are handled in a worker thread
+    // (issuer-pool.ts): the worker refuses the job unless the token's signature verifies.
     const leaf = await this.pool.issue(
       hasKey
         ? {
+            token: signature,
             key: {
               content: req.publicKeyRequest!.publicKey.content,
               proofOfPossession: req.publicKeyRequest!.proofOfPossession,
@@ -158,7 +164,7 @@ export class CertificateAuthority {
             },
             identity: leafIdentity,
           }
-        : { csr: req.certificateSigningRequest!, identity: leafIdentity },
+        : { token: signature, csr: req.certificateSigningRequest!, identity: leafIdentity },
     );
     return [toPem('CERTIFICATE', leaf), ...this.chainPem];
   }

@@ -4,18 +4,23 @@
 // threadpool hop per signature only added dispatch, futex wake-ups and callbacks (about a third of the CPU an
 // issuance took). The pool runs two of these workers, one per core of the machines Signet targets.
 import { workerData } from 'node:worker_threads';
+import { verifyJwsSignatureSync } from '../identity/jws.js';
 import { ownBuffer, serveJobs } from '../workers/serve.js';
 import { CaError } from './errors.js';
 import { verifiedCsrKey } from './csr.js';
 import { parseSubmittedKey, verifyProofOfPossession } from './keys.js';
 import { LeafSigner } from './leaf.js';
-import type { IssueJob, IssuerInit } from './issuer-pool.js';
+import { IDENTITY_REFUSED, type IssueJob, type IssuerInit } from './issuer-pool.js';
+
+class TokenRefused extends Error {}
 
 const init = workerData as IssuerInit;
 const signer = new LeafSigner(init.interKey, init.interCert, init.ctlogKey, { syncCrypto: true });
 
 serveJobs<IssueJob, Uint8Array>(
   (job) => {
+    // The main thread checked everything about the token but its signature (OidcVerifier.check).
+    if (!verifyJwsSignatureSync(job.token)) throw new TokenRefused('the identity token signature does not verify');
     let spki: Uint8Array;
     if (job.key) {
       const k = parseSubmittedKey(job.key.content);
@@ -26,6 +31,9 @@ serveJobs<IssueJob, Uint8Array>(
     }
     return signer.issue(spki, job.identity);
   },
-  (err) => (err instanceof CaError ? { code: err.code, message: err.message } : { message: String((err as Error)?.message ?? err) }),
+  (err) => {
+    if (err instanceof TokenRefused) return { code: IDENTITY_REFUSED, message: err.message };
+    return err instanceof CaError ? { code: err.code, message: err.message } : { message: String((err as Error)?.message ?? err) };
+  },
   ownBuffer,
 );

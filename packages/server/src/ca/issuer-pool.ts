@@ -1,15 +1,24 @@
 import type { KeyObject } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { IdentityError } from '../identity/errors.js';
+import type { JwsSignatureCheck } from '../identity/jws.js';
 import { WorkerPool } from '../workers/pool.js';
 import { CaError, type CaErrorCode } from './errors.js';
 import type { LeafIdentity } from './leaf.js';
 
-/** One issuance: a public key with its proof of possession, or a CSR; and the identity to certify. */
+/**
+ * One issuance: the identity token's signature check (the worker verifies it before anything else), a public key
+ * with its proof of possession or a CSR, and the identity to certify.
+ */
 export interface IssueJob {
+  token: JwsSignatureCheck;
   key?: { content: string; proofOfPossession: string; principal: string; principalClaim: string };
   csr?: string;
   identity: LeafIdentity;
 }
+
+/** The code an issuance worker answers with when the identity token's signature does not verify. */
+export const IDENTITY_REFUSED = 'IDENTITY_REFUSED';
 
 /** What an issuance worker starts with. */
 export interface IssuerInit {
@@ -35,7 +44,10 @@ export class IssuerPool {
       size,
       what: 'certificate issuance',
       lazy: true,
-      toError: (code, message) => (code ? new CaError(code as CaErrorCode, message) : new Error(`certificate issuance failed: ${message}`)),
+      toError: (code, message) => {
+        if (code === IDENTITY_REFUSED) return new IdentityError('UNAUTHENTICATED', message);
+        return code ? new CaError(code as CaErrorCode, message) : new Error(`certificate issuance failed: ${message}`);
+      },
     });
   }
 

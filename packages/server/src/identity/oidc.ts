@@ -1,6 +1,7 @@
-import { KeyObject, createPublicKey, verify as cryptoVerify, type JsonWebKey, type webcrypto } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { IdentityError } from './errors.js';
+import { parseCompactJws, signatureCheck, toKeyObject, verifyJwsSignature, type JwsSignatureCheck } from './jws.js';
 
 /** Issuer types as Fulcio names them (fulcio pkg/config). */
 export const ISSUER_TYPES = ['email', 'github-workflow', 'gitlab-pipeline', 'ci-provider', 'uri', 'username'] as const;
@@ -103,7 +104,20 @@ export class OidcVerifier {
     return state.keys;
   }
 
+  /** Verifies a token completely: its signature (on the thread pool), issuer, audience, times and claims. */
   async verify(token: string): Promise<OidcIdentity> {
+    const checked = await this.check(token);
+    if (!(await verifyJwsSignature(checked.signature))) deny('the identity token signature does not verify');
+    return checked.identity;
+  }
+
+  /**
+   * Everything but the signature: the issuer is trusted, its key is found and fits the algorithm, and the
+   * registered claims and the claims the issuer type needs are valid. The caller must check `signature`
+   * (verifyJwsSignatureSync or verifyJwsSignature) before it relies on the identity; the keyless CA does so in
+   * its issuance worker, before anything is signed.
+   */
+  async check(token: string): Promise<{ identity: OidcIdentity; signature: JwsSignatureCheck }> {
     if (typeof token !== 'string' || token.length === 0) deny('an OIDC identity token is required');
     if (token.length > MAX_TOKEN_BYTES) deny('the identity token is too large');
     const jws = parseCompactJws(token);
@@ -123,84 +137,10 @@ export class OidcVerifier {
       if (e instanceof IdentityError) throw e;
       deny(`the key for the identity token cannot be found: ${(e as Error).message}`);
     }
-    if (!(await verifyJwsSignature(jws, key))) deny('the identity token signature does not verify');
+    const signature = signatureCheck(jws, key);
     checkRegisteredClaims(jws.payload, config);
-    return { ...identityFromClaims(config.type, config.url, jws.payload), claims: jws.payload };
+    return { identity: { ...identityFromClaims(config.type, config.url, jws.payload), claims: jws.payload }, signature };
   }
-}
-
-// --- JWS compact serialization (RFC 7515 §7.1) and JWT claims (RFC 7519 §4.1), verified with node:crypto.
-// jose does the JWKS fetching and key selection; the signature check here runs on node:crypto's thread pool,
-// which is about twice as fast per token as WebCrypto (it is on the signingCert hot path).
-
-interface CompactJws {
-  parts: [string, string, string];
-  header: { alg: string; kid?: string; crit?: unknown; b64?: unknown };
-  payload: JWTPayload;
-  signature: Buffer;
-}
-
-const B64URL = /^[A-Za-z0-9_-]*$/;
-
-function parseCompactJws(token: string): CompactJws {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => B64URL.test(p))) deny('the identity token is not a JWT');
-  const [h, p, s] = parts as [string, string, string];
-  let header: unknown;
-  let payload: unknown;
-  try {
-    header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-    payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
-  } catch {
-    deny('the identity token is not a JWT');
-  }
-  if (!isObject(header) || typeof header['alg'] !== 'string') deny('the identity token has no "alg" header');
-  if (!isObject(payload)) deny('the identity token payload is not a JSON object');
-  // RFC 7515 §4.1.11: a "crit" header we do not understand must be rejected; we understand none.
-  if (header['crit'] !== undefined) deny('the identity token has critical header parameters this server does not support');
-  const alg = header['alg'];
-  if (!ALGORITHMS[alg]) deny(`the identity token's algorithm ${alg} is not allowed (allowed: ${Object.keys(ALGORITHMS).join(', ')})`);
-  return { parts: [h, p, s], header: header as CompactJws['header'], payload: payload as JWTPayload, signature: Buffer.from(s, 'base64url') };
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** RFC 7518 §3.1 algorithms we accept, with the key each needs. */
-const ALGORITHMS: Record<string, { hash: string | null; key: (k: KeyObject) => boolean; pss?: boolean }> = {
-  RS256: { hash: 'sha256', key: (k) => k.asymmetricKeyType === 'rsa' && (k.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048 },
-  PS256: { hash: 'sha256', key: (k) => k.asymmetricKeyType === 'rsa' && (k.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048, pss: true },
-  ES256: { hash: 'sha256', key: (k) => k.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === 'prime256v1' },
-  ES384: { hash: 'sha384', key: (k) => k.asymmetricKeyType === 'ec' && k.asymmetricKeyDetails?.namedCurve === 'secp384r1' },
-  EdDSA: { hash: null, key: (k) => k.asymmetricKeyType === 'ed25519' },
-};
-
-const keyObjects = new WeakMap<object, KeyObject>();
-
-function toKeyObject(k: unknown): KeyObject {
-  if (k instanceof KeyObject) return k;
-  if (typeof k !== 'object' || k === null || k instanceof Uint8Array) deny('the issuer key is not a public key');
-  let ko = keyObjects.get(k);
-  if (!ko) {
-    ko = 'usages' in k && 'algorithm' in k ? KeyObject.from(k as webcrypto.CryptoKey) : createPublicKey({ key: k as JsonWebKey, format: 'jwk' });
-    keyObjects.set(k, ko);
-  }
-  if (ko.type !== 'public') deny('the issuer key is not a public key');
-  return ko;
-}
-
-function verifyJwsSignature(jws: CompactJws, key: KeyObject): Promise<boolean> {
-  const alg = ALGORITHMS[jws.header.alg];
-  if (!alg || !alg.key(key)) deny(`the issuer's key does not fit the token's algorithm ${jws.header.alg}`);
-  // RFC 7515 §5.2: the signing input is ASCII(BASE64URL(header) || '.' || BASE64URL(payload)).
-  const input = Buffer.from(`${jws.parts[0]}.${jws.parts[1]}`, 'ascii');
-  const opts = alg.pss
-    ? { key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }
-    : { key, dsaEncoding: 'ieee-p1363' as const }; // RFC 7518 §3.4: ECDSA signatures are R || S
-  return new Promise((resolve) => {
-    cryptoVerify(alg.hash, input, opts, jws.signature, (err, ok) => resolve(!err && ok));
-  });
 }
 
 const CLOCK_TOLERANCE_S = 30;
