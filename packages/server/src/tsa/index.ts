@@ -3,7 +3,7 @@ import type { TimestampAuthority } from './authority.js';
 export { PreparedTsaSigner, type TokenRequest } from './token.js';
 
 export { TimestampAuthority, type TsaTrustMaterial } from './authority.js';
-export { TSA_POLICY_OID, parseJsonTimestampRequest, parseDerTimestampRequest, answerTimestampRequest, type TimestampAnswer } from './answer.js';
+export { TSA_POLICY_OID, parseJsonTimestampRequest, parseDerTimestampRequest, type TimestampAnswer } from './answer.js';
 
 const MAX_REQUEST_BYTES = 16 * 1024;
 

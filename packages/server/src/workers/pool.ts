@@ -32,7 +32,6 @@ interface Slot<J, R> {
   inflight: Map<number, { resolve: (v: R) => void; reject: (e: unknown) => void }>;
   /** Jobs waiting for the next flush: one postMessage per worker per event-loop turn. */
   queued: JobMessage<J>[];
-  transfer: ArrayBuffer[];
 }
 
 /**
@@ -58,7 +57,7 @@ export class WorkerPool<J, R> {
 
   private spawn(): Slot<J, R> {
     const worker = new Worker(this.opts.url, { workerData: this.opts.workerData });
-    const slot: Slot<J, R> = { worker, inflight: new Map(), queued: [], transfer: [] };
+    const slot: Slot<J, R> = { worker, inflight: new Map(), queued: [] };
     worker.on('message', (replies: ReplyMessage<R>[]) => {
       for (const r of replies) {
         const p = slot.inflight.get(r.id);
@@ -84,8 +83,8 @@ export class WorkerPool<J, R> {
     return slot;
   }
 
-  /** Runs `job` in a worker; `transfer` lists buffers the job gives up (moved, not copied). */
-  run(job: J, transfer?: ArrayBuffer[]): Promise<R> {
+  /** Runs `job` in a worker (the job is copied to it). */
+  run(job: J): Promise<R> {
     if (this.closed) return Promise.reject(new Error(`the ${this.opts.what} workers are shutting down`));
     this.fill();
     let slot = this.slots[0] as Slot<J, R>;
@@ -95,7 +94,6 @@ export class WorkerPool<J, R> {
       if (slot.inflight.size === 0) slot.worker.ref();
       slot.inflight.set(id, { resolve, reject });
       slot.queued.push({ id, job });
-      if (transfer) slot.transfer.push(...transfer);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -108,10 +106,8 @@ export class WorkerPool<J, R> {
     for (const slot of this.slots) {
       if (slot.queued.length === 0) continue;
       const jobs = slot.queued;
-      const transfer = slot.transfer;
       slot.queued = [];
-      slot.transfer = [];
-      slot.worker.postMessage(jobs, transfer);
+      slot.worker.postMessage(jobs);
     }
   }
 
