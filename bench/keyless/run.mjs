@@ -4,7 +4,7 @@
 // (fresh key + certificate + signature + timestamp + Rekor entry with its inclusion proof, as sigstore-js and
 // `signet sign-blob` do), each with p50/p95/p99. The peers cannot run here (Fulcio, Rekor and the Sigstore TSA
 // are Go services; no network), so their published figures are printed next to ours as anchors. Prints JSON.
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, sign } from 'node:crypto';
 import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
@@ -165,13 +165,28 @@ async function token(url, c, email) {
   return JSON.parse(r.body).id_token;
 }
 
-// SubjectPublicKeyInfo DER of a P-256 key up to its point (RFC 5480): the client writes its PEM from the JWK
-// coordinates, because OpenSSL 3's SPKI encoder costs the shared CPU about 0.3 ms per key.
+// SubjectPublicKeyInfo DER of a P-256 key up to its point (RFC 5480): the client writes its PEM from the point,
+// because OpenSSL 3's SPKI encoder costs the shared CPU about 0.3 ms per key.
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
-function publicKeyPem(publicKey) {
-  const j = publicKey.export({ format: 'jwk' });
-  const der = Buffer.concat([P256_SPKI_PREFIX, Buffer.from(j.x, 'base64url'), Buffer.from(j.y, 'base64url')]);
-  return `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PUBLIC KEY-----\n`;
+
+/**
+ * A fresh P-256 key pair: the private KeyObject and the public key's PEM. Made with ECDH rather than
+ * generateKeyPairSync: on Node 20, exporting a generated key as JWK can deadlock when the export's allocation runs
+ * a GC that finalizes an earlier key-generation job (the job's destructor waits on a mutex the export holds; seen
+ * here after a few thousand keys, with gdb), which hung the load generator.
+ */
+function freshKey() {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const point = ecdh.getPublicKey();
+  const x = point.subarray(1, 33);
+  const y = point.subarray(33);
+  const d = Buffer.alloc(32);
+  const scalar = ecdh.getPrivateKey();
+  scalar.copy(d, 32 - scalar.length);
+  const privateKey = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: d.toString('base64url'), x: x.toString('base64url'), y: y.toString('base64url') }, format: 'jwk' });
+  const der = Buffer.concat([P256_SPKI_PREFIX, x, y]);
+  return { privateKey, pem: `-----BEGIN PUBLIC KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PUBLIC KEY-----\n` };
 }
 
 /** One client's crypto for a full sign: a fresh key, its proof of possession, an artifact signature, the TSA request. */
@@ -184,10 +199,10 @@ function prepareSign(tok, email, artifact) {
 }
 
 function certRequest(tok, email) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, pem } = freshKey();
   const body = JSON.stringify({
     credentials: { oidcIdentityToken: tok },
-    publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: publicKeyPem(publicKey) }, proofOfPossession: sign('sha256', Buffer.from(email), privateKey).toString('base64') },
+    publicKeyRequest: { publicKey: { algorithm: 'ECDSA', content: pem }, proofOfPossession: sign('sha256', Buffer.from(email), privateKey).toString('base64') },
   });
   return { body, privateKey };
 }

@@ -6,6 +6,7 @@ import { installErrorBoundary } from './http/errors.js';
 import { installAuth } from './http/auth.js';
 import { installMetrics, installOpenApi } from './http/observability.js';
 import { TokenService, identityRoutes } from './identity/index.js';
+import { WorkerPool, workersPerCore } from './workers/pool.js';
 import { TransparencyLog, tlogRoutes } from './tlog/index.js';
 import { OidcVerifier } from './identity/oidc.js';
 import { DevIssuer, devIssuerRoutes } from './identity/dev-issuer.js';
@@ -91,7 +92,9 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     // Unknown fields are an error, never silently dropped.
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   });
-  const tlog = await TransparencyLog.open(database, secrets, config, app.log);
+  // One pool of worker threads, one per core, runs the CPU-bound work of the CA, the TSA and the log (workers/pool.ts).
+  const workers = new WorkerPool({ size: workersPerCore(4), what: 'crypto' });
+  const tlog = await TransparencyLog.open(database, secrets, config, app.log, workers);
   const oidc = new OidcVerifier(config.oidcIssuers);
   let devIssuer: DevIssuer | undefined;
   if (config.dev) {
@@ -99,8 +102,8 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     oidc.addLocalIssuer({ url: devIssuer.url, audience: 'sigstore', type: 'email' }, devIssuer.keys());
     app.log.warn(`DEVELOPMENT MODE: the built-in OIDC issuer at ${devIssuer.url} signs identity tokens for anyone who asks. Never run --dev in production.`);
   }
-  const ca = await CertificateAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log });
-  const tsa = await TimestampAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log });
+  const ca = await CertificateAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log, workers });
+  const tsa = await TimestampAuthority.open(secrets, { baseUrl: config.baseUrl, log: app.log, workers });
   const caTm = ca.trustMaterial();
   const tsaTm = tsa.trustMaterial();
   const tlogCreated = await secretCreatedAt(database, 'tlog/log-key');
@@ -158,7 +161,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   });
   await app.register(identityRoutes, { tokens, audit });
   // Keyless entries (signed with a current certificate from this server's CA) need no API token.
-  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [caTm.caChain[0]!] });
+  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [caTm.caChain[0]!], workers });
   if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
   const issuers = [...config.oidcIssuers, ...(devIssuer ? [{ url: devIssuer.url, audience: 'sigstore', type: 'email' as const }] : [])];
   await app.register(caRoutes, { ca, tokens: oidc, issuers: () => issuers });
@@ -184,6 +187,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
     // Audit first: its queued events and a running anchor need the log and the database.
     await audit.close();
     await tlog.close();
+    await workers.close();
     await database.close();
   });
   return app;

@@ -30,10 +30,10 @@ test('a dead signer worker fails its batch with a clear error and the next batch
   const signer = new SetSigner(privateKey, logId);
   t.after(() => signer.close());
   await signer.sign(1, [{ idx: 0, body: 'AA==' }]);
-  const worker = (signer as unknown as { worker: Worker }).worker;
+  const worker = (signer as unknown as { own: { slots: { worker: Worker }[] } }).own.slots[0]!.worker;
   const pending = signer.sign(1, Array.from({ length: 2000 }, (_, i) => ({ idx: i, body: 'AA==' })));
   await worker.terminate();
-  await assert.rejects(pending, /entry timestamp signer exited/);
+  await assert.rejects(pending, /entry timestamp signer worker exited/);
   const [set] = await signer.sign(5, [{ idx: 7, body: 'AA==' }]);
   assert.ok(verify('sha256', utf8(canonicalize({ body: 'AA==', integratedTime: 5, logID: logId, logIndex: 7 })), publicKey, fromBase64(set as string)));
 });

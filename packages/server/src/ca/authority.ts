@@ -16,6 +16,7 @@ import type { OidcIdentity } from '../identity/oidc.js';
 import type { SecretStore } from '../storage/secrets.js';
 import { CaError } from './errors.js';
 import { IssuerPool } from './issuer-pool.js';
+import type { WorkerPool } from '../workers/pool.js';
 import { LEAF_LIFETIME_MS, LeafSigner, type LeafIdentity } from './leaf.js';
 import type { ClientKey } from './spki.js';
 import { hostOf, nowSeconds, sealedIssued, sealedKey, sealedRoot, type StoredCertificate } from './pki.js';
@@ -76,10 +77,11 @@ export class CertificateAuthority {
     interKey: KeyObject,
     ctlogKey: KeyObject,
     private readonly ctlogPublic: KeyObject,
+    workers: WorkerPool | undefined,
   ) {
     this.chainPem = [toPem('CERTIFICATE', inter.der), toPem('CERTIFICATE', root.der)];
     this.signer = new LeafSigner(interKey, inter.der, ctlogKey);
-    this.pool = new IssuerPool({ interKey, interCert: inter.der, ctlogKey });
+    this.pool = new IssuerPool({ interKey, interCert: inter.der, ctlogKey }, workers);
   }
 
   /**
@@ -87,7 +89,7 @@ export class CertificateAuthority {
    * ca/intermediate-key, ca/intermediate-cert, ca/ctlog-key). Each piece is put-if-absent and the stored value
    * is used, so servers racing on one database end with one chain, and restarts reuse it exactly.
    */
-  static async open(secrets: SecretStore, opts: { baseUrl: string; log?: FastifyBaseLogger }): Promise<CertificateAuthority> {
+  static async open(secrets: SecretStore, opts: { baseUrl: string; log?: FastifyBaseLogger; workers?: WorkerPool }): Promise<CertificateAuthority> {
     const host = hostOf(opts.baseUrl);
     const now = nowSeconds();
 
@@ -111,7 +113,7 @@ export class CertificateAuthority {
     });
 
     const ctlogKey = await sealedKey(secrets, 'ca/ctlog-key', 'ecdsa-p256');
-    return new CertificateAuthority(root.cert, inter, interKey, ctlogKey, createPublicKey(ctlogKey));
+    return new CertificateAuthority(root.cert, inter, interKey, ctlogKey, createPublicKey(ctlogKey), opts.workers);
   }
 
   /** The PEM chain above the leaves: intermediate, root. */

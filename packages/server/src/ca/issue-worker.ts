@@ -1,11 +1,11 @@
-// Worker thread of the keyless CA (issuer-pool.ts): reads the client key, checks its proof of possession and issues
-// the leaf, so that key parsing (OpenSSL validates the point) and certificate encoding stay off the main event loop.
+// The keyless CA's issuance service, run on the worker threads (issuer-pool.ts, workers/host.ts): reads the client
+// key, checks its proof of possession and issues the leaf, so that key parsing (OpenSSL validates the point) and
+// certificate encoding stay off the main event loop.
 // Signatures are made and checked synchronously here: this thread is already off the event loop, and a libuv
 // threadpool hop per signature only added dispatch, futex wake-ups and callbacks (about a third of the CPU an
-// issuance took). The pool runs two of these workers, one per core of the machines Signet targets.
-import { workerData } from 'node:worker_threads';
+// issuance took).
 import { verifyJwsSignatureSync } from '../identity/jws.js';
-import { ownBuffer, serveJobs } from '../workers/serve.js';
+import { ownBuffer, type WorkerService } from '../workers/host.js';
 import { CaError } from './errors.js';
 import { verifiedCsrKey } from './csr.js';
 import { parseSubmittedKey, verifyProofOfPossession } from './keys.js';
@@ -14,26 +14,26 @@ import { IDENTITY_REFUSED, type IssueJob, type IssuerInit } from './issuer-pool.
 
 class TokenRefused extends Error {}
 
-const init = workerData as IssuerInit;
-const signer = new LeafSigner(init.interKey, init.interCert, init.ctlogKey, { syncCrypto: true });
-
-serveJobs<IssueJob, Uint8Array>(
-  (job) => {
-    // The main thread checked everything about the token but its signature (OidcVerifier.check).
-    if (!verifyJwsSignatureSync(job.token)) throw new TokenRefused('the identity token signature does not verify');
-    let spki: Uint8Array;
-    if (job.key) {
-      const k = parseSubmittedKey(job.key.content);
-      verifyProofOfPossession(k.key, job.key.principal, job.key.principalClaim, job.key.proofOfPossession);
-      spki = k.spki;
-    } else {
-      spki = verifiedCsrKey(job.csr ?? '').spki;
-    }
-    return signer.issue(spki, job.identity);
-  },
-  (err) => {
-    if (err instanceof TokenRefused) return { code: IDENTITY_REFUSED, message: err.message };
-    return err instanceof CaError ? { code: err.code, message: err.message } : { message: String((err as Error)?.message ?? err) };
-  },
-  ownBuffer,
-);
+export function createService(init: IssuerInit): WorkerService<IssueJob, Uint8Array> {
+  const signer = new LeafSigner(init.interKey, init.interCert, init.ctlogKey, { syncCrypto: true });
+  return {
+    handle: (job) => {
+      // The main thread checked everything about the token but its signature (OidcVerifier.check).
+      if (!verifyJwsSignatureSync(job.token)) throw new TokenRefused('the identity token signature does not verify');
+      let spki: Uint8Array;
+      if (job.key) {
+        const k = parseSubmittedKey(job.key.content);
+        verifyProofOfPossession(k.key, job.key.principal, job.key.principalClaim, job.key.proofOfPossession);
+        spki = k.spki;
+      } else {
+        spki = verifiedCsrKey(job.csr ?? '').spki;
+      }
+      return signer.issue(spki, job.identity);
+    },
+    encodeError: (err) => {
+      if (err instanceof TokenRefused) return { code: IDENTITY_REFUSED, message: err.message };
+      return err instanceof CaError ? { code: err.code, message: err.message } : { message: String((err as Error)?.message ?? err) };
+    },
+    transferOf: ownBuffer,
+  };
+}

@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { IdentityError } from '../identity/errors.js';
 import type { JwsSignatureCheck } from '../identity/jws.js';
-import { WorkerPool } from '../workers/pool.js';
+import { WorkerPool, workersPerCore, type PoolService } from '../workers/pool.js';
 import { CaError, type CaErrorCode } from './errors.js';
 import type { LeafIdentity } from './leaf.js';
 
@@ -28,22 +27,21 @@ export interface IssuerInit {
 }
 
 /**
- * Worker threads that turn a verified identity and a submitted key into a leaf (issue-worker.ts). At 1,000
+ * Turns a verified identity and a submitted key into a leaf on worker threads (issue-worker.ts). At 1,000
  * certificates a second the main thread is the bottleneck on a 2-core node; reading the key (about 0.13 ms of
- * OpenSSL key validation each), the proof-of-possession check, encoding and both signatures move here, one worker
- * per core up to two (each signs on its own thread). Workers start on first use, so a server that never issues
- * never starts one.
+ * OpenSSL key validation each), the proof-of-possession check, encoding and both signatures move off it. The
+ * server passes its shared pool (one worker per core); without one the CA starts its own, on first use.
  */
 export class IssuerPool {
-  private readonly pool: WorkerPool<IssueJob, Uint8Array>;
+  private readonly service: PoolService<IssueJob, Uint8Array>;
+  private readonly own: WorkerPool | undefined;
 
-  constructor(init: IssuerInit, size = Math.max(1, Math.min(2, availableParallelism()))) {
-    this.pool = new WorkerPool({
+  constructor(init: IssuerInit, workers?: WorkerPool) {
+    if (!workers) this.own = workers = new WorkerPool({ size: workersPerCore(2), what: 'certificate issuance' });
+    this.service = workers.service({
+      name: 'ca.issue',
       url: new URL('./issue-worker.js', import.meta.url),
-      workerData: init,
-      size,
-      what: 'certificate issuance',
-      lazy: true,
+      data: init,
       toError: (code, message) => {
         if (code === IDENTITY_REFUSED) return new IdentityError('UNAUTHENTICATED', message);
         return code ? new CaError(code as CaErrorCode, message) : new Error(`certificate issuance failed: ${message}`);
@@ -52,10 +50,11 @@ export class IssuerPool {
   }
 
   issue(job: IssueJob): Promise<Uint8Array> {
-    return this.pool.run(job);
+    return this.service.run(job);
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Stops the CA's own workers (a shared pool is closed by its owner). */
+  async close(): Promise<void> {
+    await this.own?.close();
   }
 }

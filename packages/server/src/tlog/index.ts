@@ -5,6 +5,7 @@ import { requireRole } from '../http/auth.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type LogEntryJson, type TransparencyLog } from './log.js';
 import { VerifierPool } from './verifier-pool.js';
+import type { WorkerPool } from '../workers/pool.js';
 
 export { TransparencyLog } from './log.js';
 export { TlogError } from './errors.js';
@@ -53,10 +54,12 @@ export interface TlogRouteOptions {
    * token) can log what they sign keyless; entries signed with bare keys need a token. Checked in the workers.
    */
   trustedIssuers?: Uint8Array[];
+  /** The server's shared worker pool, for entry verification (without one the routes start their own). */
+  workers?: WorkerPool;
 }
 
-export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { log, anonymousWrite, trustedIssuers = [] }) => {
-  const pool = new VerifierPool(trustedIssuers);
+export const tlogRoutes: FastifyPluginAsync<TlogRouteOptions> = async (app, { log, anonymousWrite, trustedIssuers = [], workers }) => {
+  const pool = new VerifierPool(trustedIssuers, workers);
   app.addHook('onClose', () => pool.close());
 
   // Entries are parsed and verified in worker threads: keep their JSON as text here.

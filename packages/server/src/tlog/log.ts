@@ -27,6 +27,7 @@ import type { ServerConfig } from '../config/index.js';
 import type { CanonicalEntry } from './entries.js';
 import { logStore, type LogStore } from './store.js';
 import { SetSigner } from './set-signer.js';
+import type { WorkerPool } from '../workers/pool.js';
 import { TlogError } from './errors.js';
 
 /** Tiles table level used for C2SP entry bundles (tile/entries/N). */
@@ -101,6 +102,7 @@ export class TransparencyLog {
     privateKey: KeyObject,
     private readonly config: ServerConfig,
     private readonly log: FastifyBaseLogger,
+    workers: WorkerPool | undefined,
   ) {
     this.publicKey = createPublicKey(privateKey);
     const id = createHash('sha256').update(spkiDer(this.publicKey)).digest();
@@ -109,16 +111,18 @@ export class TransparencyLog {
     this.treeId = (id.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString();
     this.keyName = new URL(config.baseUrl).host;
     this.origin = `${this.keyName} - ${this.treeId}`;
-    this.noteSigner = ecdsaNoteSigner(this.keyName, privateKey);
     this.store = logStore(database);
-    this.setSigner = new SetSigner(privateKey, this.logId);
+    this.setSigner = new SetSigner(privateKey, this.logId, workers);
+    // Checkpoints are signed on the worker threads too, next to the batch's SETs (no libuv threadpool hop).
+    const { name, keyHint } = ecdsaNoteSigner(this.keyName, privateKey);
+    this.noteSigner = { name, keyHint, sign: (text) => this.setSigner.signNote(text) };
   }
 
   /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */
-  static async open(database: OpenDb, secrets: SecretStore, config: ServerConfig, log: FastifyBaseLogger): Promise<TransparencyLog> {
+  static async open(database: OpenDb, secrets: SecretStore, config: ServerConfig, log: FastifyBaseLogger, workers?: WorkerPool): Promise<TransparencyLog> {
     let der = await secrets.get('tlog/log-key');
     if (!der) der = await secrets.putIfAbsent('tlog/log-key', pkcs8Der((await generateKeyPair('ecdsa-p256')).privateKey));
-    const t = new TransparencyLog(database, privateKeyFromPkcs8(der), config, log);
+    const t = new TransparencyLog(database, privateKeyFromPkcs8(der), config, log, workers);
     await t.load();
     return t;
   }

@@ -1,9 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import { extKeyUsage, keyUsage, toPem } from '@signet/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SecretStore } from '../storage/secrets.js';
-import { WorkerPool } from '../workers/pool.js';
+import { WorkerPool, workersPerCore, type PoolService } from '../workers/pool.js';
 import { TSA_POLICY_OID, type TimestampAnswer } from './answer.js';
 import { PreparedTsaSigner } from './token.js';
 import type { TsaInit, TsaJob } from './tsa-worker.js';
@@ -21,29 +20,30 @@ export interface TsaTrustMaterial {
  * The RFC 3161 timestamp authority: a P-256 signing key certified (EKU timeStamping, critical) by its own P-384
  * TSA root, separate from the keyless CA's root as Sigstore's TSA is. Tokens carry signedAttrs with an ESS
  * signingCertificateV2, sid issuerAndSerialNumber, an ECDSA signature, genTime to the second (accuracy 1 s) and
- * random 128-bit serials; nothing is written per token. Tokens are made by worker threads (one per core, up to two,
- * started on first use): reading the request, encoding the token and signing took about a third of the event
+ * random 128-bit serials; nothing is written per token. Tokens are made on worker threads (the server's shared pool,
+ * or the TSA's own, started on first use): reading the request, encoding the token and signing took about a third of the event
  * loop's work per timestamp, and the event loop is what every other request waits on.
  */
 export class TimestampAuthority {
-  private readonly pool: WorkerPool<TsaJob, TimestampAnswer>;
+  private readonly service: PoolService<TsaJob, TimestampAnswer>;
+  private readonly own: WorkerPool | undefined;
   private readonly chainPem: string;
 
   private constructor(
     private readonly root: StoredCertificate,
     private readonly leaf: StoredCertificate,
     signingKey: KeyObject,
+    workers: WorkerPool | undefined,
   ) {
     // genTime is written to the second (sigstore-js reads only 3-digit fractions), so tokens say: accurate to 1 s.
     const init: TsaInit = { key: signingKey, certificate: leaf.der, chain: [root.der], policyOid: TSA_POLICY_OID, accuracySeconds: 1 };
     // Made here once too, so a key that does not match its certificate fails at start, not in a worker.
     new PreparedTsaSigner(init.key, init.certificate, init.chain, init.policyOid, init.accuracySeconds);
-    this.pool = new WorkerPool({
+    if (!workers) this.own = workers = new WorkerPool({ size: workersPerCore(2), what: 'timestamp signing' });
+    this.service = workers.service({
+      name: 'tsa.timestamp',
       url: new URL('./tsa-worker.js', import.meta.url),
-      workerData: init,
-      size: Math.max(1, Math.min(2, availableParallelism())),
-      what: 'timestamp signing',
-      lazy: true,
+      data: init,
       toError: (_code, message) => new Error(`timestamping failed: ${message}`),
     });
     this.chainPem = toPem('CERTIFICATE', leaf.der) + toPem('CERTIFICATE', root.der);
@@ -54,7 +54,7 @@ export class TimestampAuthority {
    * self-signed, CA) and signing key and certificate (tsa/signing-key, tsa/signing-cert: ECDSA P-256), put-if-absent
    * as the CA does so racing servers agree and restarts reuse them.
    */
-  static async open(secrets: SecretStore, opts: { baseUrl: string; log?: FastifyBaseLogger }): Promise<TimestampAuthority> {
+  static async open(secrets: SecretStore, opts: { baseUrl: string; log?: FastifyBaseLogger; workers?: WorkerPool }): Promise<TimestampAuthority> {
     const host = hostOf(opts.baseUrl);
     const now = nowSeconds();
     const root = await sealedRoot(secrets, {
@@ -78,7 +78,7 @@ export class TimestampAuthority {
       ],
       onCreate: () => opts.log?.info('timestamp authority: creating the TSA signing certificate (ECDSA P-256)'),
     });
-    return new TimestampAuthority(root.cert, leaf, signingKey);
+    return new TimestampAuthority(root.cert, leaf, signingKey, opts.workers);
   }
 
   /** The PEM chain, leaf first (GET /api/v1/timestamp/certchain). */
@@ -96,11 +96,11 @@ export class TimestampAuthority {
    * throw. The request is read and the token built and signed in a worker (tsa-worker.ts).
    */
   answer(kind: 'json' | 'der', body: Uint8Array): Promise<TimestampAnswer> {
-    return this.pool.run({ kind, body });
+    return this.service.run({ kind, body });
   }
 
-  /** Stops the signing workers. */
-  close(): Promise<void> {
-    return this.pool.close();
+  /** Stops the TSA's own workers (a shared pool is closed by its owner). */
+  async close(): Promise<void> {
+    await this.own?.close();
   }
 }

@@ -1,8 +1,7 @@
-// Worker thread of the timestamp authority (authority.ts): reads a request, builds the RFC 3161 token and signs it
-// synchronously on this thread, answering a batch of requests per message (workers/serve.ts).
+// The timestamp authority's service, run on the worker threads (authority.ts, workers/host.ts): reads a request,
+// builds the RFC 3161 token and signs it synchronously on the worker thread.
 import type { KeyObject } from 'node:crypto';
-import { workerData } from 'node:worker_threads';
-import { ownBuffer, serveJobs } from '../workers/serve.js';
+import { ownBuffer, type WorkerService } from '../workers/host.js';
 import { answerTimestampRequest, type TimestampAnswer } from './answer.js';
 import { PreparedTsaSigner } from './token.js';
 
@@ -19,11 +18,11 @@ export interface TsaJob {
   body: Uint8Array;
 }
 
-const init = workerData as TsaInit;
-const signer = new PreparedTsaSigner(init.key, init.certificate, init.chain, init.policyOid, init.accuracySeconds);
-
-serveJobs<TsaJob, TimestampAnswer>(
-  (job) => answerTimestampRequest(signer, job.kind, job.body),
-  (err) => ({ message: String((err as Error)?.message ?? err) }),
-  (answer) => ownBuffer(answer.body),
-);
+export function createService(init: TsaInit): WorkerService<TsaJob, TimestampAnswer> {
+  const signer = new PreparedTsaSigner(init.key, init.certificate, init.chain, init.policyOid, init.accuracySeconds);
+  return {
+    handle: (job) => answerTimestampRequest(signer, job.kind, job.body),
+    encodeError: (err) => ({ message: String((err as Error)?.message ?? err) }),
+    transferOf: (answer) => ownBuffer(answer.body),
+  };
+}
