@@ -94,7 +94,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   });
   // One pool of worker threads, one per core, runs the CPU-bound work of the CA, the TSA and the log (workers/pool.ts).
   const workers = new WorkerPool({ size: workersPerCore(4), what: 'crypto' });
-  const tlog = await TransparencyLog.open(database, secrets, config, app.log, workers);
+  const tlog = await TransparencyLog.open(database, secrets, config, app.log);
   const oidc = new OidcVerifier(config.oidcIssuers);
   let devIssuer: DevIssuer | undefined;
   if (config.dev) {

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   MemoryTree,
@@ -26,8 +26,7 @@ import type { SecretStore } from '../storage/secrets.js';
 import type { ServerConfig } from '../config/index.js';
 import type { CanonicalEntry } from './entries.js';
 import { logStore, type LogStore } from './store.js';
-import { SetSigner } from './set-signer.js';
-import type { WorkerPool } from '../workers/pool.js';
+import { signEntryTimestamps } from './set-signer.js';
 import { TlogError } from './errors.js';
 
 /** Tiles table level used for C2SP entry bundles (tile/entries/N). */
@@ -95,14 +94,12 @@ export class TransparencyLog {
   private closed = false;
   private readonly noteSigner: NoteSigner;
   private readonly store: LogStore;
-  private readonly setSigner: SetSigner;
 
   private constructor(
     private readonly database: OpenDb,
-    privateKey: KeyObject,
+    private readonly privateKey: KeyObject,
     private readonly config: ServerConfig,
     private readonly log: FastifyBaseLogger,
-    workers: WorkerPool | undefined,
   ) {
     this.publicKey = createPublicKey(privateKey);
     const id = createHash('sha256').update(spkiDer(this.publicKey)).digest();
@@ -112,17 +109,16 @@ export class TransparencyLog {
     this.keyName = new URL(config.baseUrl).host;
     this.origin = `${this.keyName} - ${this.treeId}`;
     this.store = logStore(database);
-    this.setSigner = new SetSigner(privateKey, this.logId, workers);
-    // Checkpoints are signed on the worker threads too, next to the batch's SETs (no libuv threadpool hop).
+    // Checkpoints are signed synchronously, as the batch's SETs are (set-signer.ts): no threadpool round trip.
     const { name, keyHint } = ecdsaNoteSigner(this.keyName, privateKey);
-    this.noteSigner = { name, keyHint, sign: (text) => this.setSigner.signNote(text) };
+    this.noteSigner = { name, keyHint, sign: (text) => Promise.resolve(new Uint8Array(sign('sha256', text, privateKey))) };
   }
 
   /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */
-  static async open(database: OpenDb, secrets: SecretStore, config: ServerConfig, log: FastifyBaseLogger, workers?: WorkerPool): Promise<TransparencyLog> {
+  static async open(database: OpenDb, secrets: SecretStore, config: ServerConfig, log: FastifyBaseLogger): Promise<TransparencyLog> {
     let der = await secrets.get('tlog/log-key');
     if (!der) der = await secrets.putIfAbsent('tlog/log-key', pkcs8Der((await generateKeyPair('ecdsa-p256')).privateKey));
-    const t = new TransparencyLog(database, privateKeyFromPkcs8(der), config, log, workers);
+    const t = new TransparencyLog(database, privateKeyFromPkcs8(der), config, log);
     await t.load();
     return t;
   }
@@ -270,9 +266,9 @@ export class TransparencyLog {
       }
       const newSize = this.tree.size;
       const newRoot = this.tree.root(newSize);
-      // Signed entry timestamps and the checkpoint, made in parallel off the event loop.
-      const setInputs = rows.map((r) => ({ idx: r.idx, body: r.body }));
-      const [sets, checkpoint] = await Promise.all([this.setSigner.sign(integratedTime, setInputs), this.signCheckpoint(newSize, newRoot)]);
+      // Signed entry timestamps and the checkpoint, signed here on the event loop (set-signer.ts says why).
+      const sets = signEntryTimestamps(this.privateKey, this.logId, integratedTime, rows);
+      const checkpoint = await this.signCheckpoint(newSize, newRoot);
       for (const [i, r] of rows.entries()) r.set = sets[i] as string;
       // Only full tiles are stored (they are immutable); the partial right edges are derived on read from the
       // tree in memory and the stored entries, so a batch no longer rewrites a growing partial entry bundle.
@@ -462,7 +458,6 @@ export class TransparencyLog {
     }
     await this.published;
     await this.store.close();
-    await this.setSigner.close();
   }
 
   publicKeyPem(): string {

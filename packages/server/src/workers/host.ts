@@ -1,6 +1,6 @@
 // Worker thread of a WorkerPool (pool.ts): hosts the services registered with the pool (the CA's issuance, the
-// TSA's tokens, the log's entry verification and entry timestamps), runs each batch of jobs through them and
-// answers the batch in one message.
+// TSA's tokens, the log's entry verification), runs each batch of jobs through them and answers the batch in one
+// message.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { HostMessage, JobMessage, ReplyMessage, ServiceSpec } from './pool.js';
 

@@ -64,8 +64,8 @@ interface Slot {
 
 /**
  * Worker threads that take CPU-bound work off the event loop, shared by every service registered with the pool:
- * one pool of one worker per core runs the CA's issuance, the TSA's tokens and the log's verification and entry
- * timestamps, rather than a pool per service. With a thread per core the work of a full keyless sign waits on fewer
+ * one pool of one worker per core runs the CA's issuance, the TSA's tokens and the log's entry verification, rather
+ * than a pool per service. With a thread per core the work of a full keyless sign waits on fewer
  * thread wake-ups, and each worker's batches are larger.
  *
  * Jobs arriving in the same event-loop turn go to a worker in one message and come back in one: a MessagePort round
