@@ -46,6 +46,10 @@ const HASH_OIDS: Record<TsaHash, string> = {
 /** A SHA-2 AlgorithmIdentifier with parameters absent (RFC 5754 §2). */
 const hashAlgorithm = (h: TsaHash): Uint8Array => derSequence(derOid(HASH_OIDS[h]));
 const attribute = (oid: string, value: Uint8Array): Uint8Array => derSequence(derOid(oid), derSetOf(value));
+// Encoded once: derOid is exact but slow (BigInt arcs), and each token needs these three.
+const MESSAGE_DIGEST_OID = derOid(OIDS.messageDigest);
+const TST_INFO_OID = derOid(OIDS.tstInfo);
+const SIGNED_DATA_OID = derOid(OIDS.signedData);
 const HASH_ALGORITHMS: Record<TsaHash, Uint8Array> = { sha256: hashAlgorithm('sha256'), sha384: hashAlgorithm('sha384'), sha512: hashAlgorithm('sha512') };
 
 export interface TokenRequest {
@@ -115,7 +119,7 @@ export class PreparedTsaSigner {
 
     const signedAttrs = derSetOf(
       this.contentTypeAttr,
-      attribute(OIDS.messageDigest, derOctetString(new Uint8Array(createHash(this.digest).update(tstInfo).digest()))),
+      derSequence(MESSAGE_DIGEST_OID, derSetOf(derOctetString(new Uint8Array(createHash(this.digest).update(tstInfo).digest())))),
       this.signingCertificateAttr,
     );
     // RFC 5652 §5.4: the signature covers the DER SET OF the attributes (not their [0] IMPLICIT form).
@@ -125,10 +129,10 @@ export class PreparedTsaSigner {
     const signedData = derSequence(
       derInteger(3),
       derSetOf(this.digestAlgorithm),
-      derSequence(derOid(OIDS.tstInfo), derExplicit(0, derOctetString(tstInfo))),
+      derSequence(TST_INFO_OID, derExplicit(0, derOctetString(tstInfo))),
       ...(r.certReq ? [this.certificates] : []),
       derSetOf(signerInfo),
     );
-    return derSequence(this.grantedStatus, derSequence(derOid(OIDS.signedData), derExplicit(0, signedData)));
+    return derSequence(this.grantedStatus, derSequence(SIGNED_DATA_OID, derExplicit(0, signedData)));
   }
 }
