@@ -108,6 +108,10 @@ export function verifyJwsSignatureSync(c: JwsSignatureCheck): boolean {
 export function verifyJwsSignature(c: JwsSignatureCheck): Promise<boolean> {
   const [hash, input, opts] = verifyArgs(c);
   return new Promise((resolve) => {
-    cryptoVerify(hash, input, opts, c.signature, (err, ok) => resolve(!err && ok));
+    try {
+      cryptoVerify(hash, input, opts, c.signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false); // arguments OpenSSL refuses up front (as verifyJwsSignatureSync treats them)
+    }
   });
 }

@@ -20,9 +20,9 @@ export interface TsaTrustMaterial {
  * The RFC 3161 timestamp authority: a P-256 signing key certified (EKU timeStamping, critical) by its own P-384
  * TSA root, separate from the keyless CA's root as Sigstore's TSA is. Tokens carry signedAttrs with an ESS
  * signingCertificateV2, sid issuerAndSerialNumber, an ECDSA signature, genTime to the second (accuracy 1 s) and
- * random 128-bit serials; nothing is written per token. Tokens are made on worker threads (the server's shared pool,
- * or the TSA's own, started on first use): reading the request, encoding the token and signing took about a third of the event
- * loop's work per timestamp, and the event loop is what every other request waits on.
+ * random 128-bit serials; nothing is written per token. Tokens are made on worker threads (the server's shared
+ * pool, or the TSA's own, started on first use): reading the request, encoding the token and signing took about a
+ * third of the event loop's work per timestamp, and the event loop is what every other request waits on.
  */
 export class TimestampAuthority {
   private readonly service: PoolService<TsaJob, TimestampAnswer>;
