@@ -161,7 +161,7 @@ async function assemble(config: ServerConfig, database: OpenDb): Promise<Fastify
   });
   await app.register(identityRoutes, { tokens, audit });
   // Keyless entries (signed with a current certificate from this server's CA) need no API token.
-  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [caTm.caChain[0]!], workers });
+  await app.register(tlogRoutes, { log: tlog, anonymousWrite: config.tlog.anonymousWrite, trustedIssuers: [ca.trustedIssuer()], workers });
   if (devIssuer) await app.register(devIssuerRoutes, { issuer: devIssuer });
   const issuers = [...config.oidcIssuers, ...(devIssuer ? [{ url: devIssuer.url, audience: 'sigstore', type: 'email' as const }] : [])];
   await app.register(caRoutes, { ca, tokens: oidc, issuers: () => issuers });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, generateKeyPairSync, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -26,6 +26,7 @@ import {
   type KeyKind,
 } from '@signet/core';
 import { X509Certificate as SigstoreX509 } from '@sigstore/core';
+import { SharedDigestSet } from '../dist/workers/digest-set.js';
 import { verifyCertificateChain as sigstoreChain } from '@sigstore/verify/dist/key/certificate.js';
 import { verifySCTs } from '@sigstore/verify/dist/key/sct.js';
 import { requireTool, run, startFakeIssuer, tempDir } from '@signet/testkit';
@@ -77,6 +78,8 @@ async function checkIssued(s: TestServer, certificates: string[], pub: KeyObject
   const chain = verifyCertificateChain(leafDer, [interDer, rootDer], new Date());
   assert.ok(chain.ok, JSON.stringify(chain.checks.filter((c) => !c.ok)));
   assert.equal(chain.chain.length, 3);
+  // The CA remembers the leaf for the log's verifiers (issued on a worker or on this thread alike).
+  assert.ok(SharedDigestSet.from(s.app.services.ca.trustedIssuer().issued).has(createHash('sha256').update(leafDer).digest()), 'the leaf is in the issued set');
 
   const leaf = parseCertificate(leafDer);
   const inter = parseCertificate(interDer);

@@ -6,6 +6,7 @@ import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { buildCertificate, parseCertificate, spkiFingerprint, subjectAltName, toPem } from '@signet/core';
 import { canonicalizeProposedEntry } from '../dist/tlog/entries.js';
 import { issuedBy } from '../dist/tlog/issued.js';
+import { SharedDigestSet } from '../dist/workers/digest-set.js';
 
 const MIN = 60_000;
 
@@ -89,6 +90,27 @@ test('issuedBy refuses another CA with the same name, a changed signature, an ex
     signingKey: inter.key,
   });
   assert.equal(issued(parseCertificate(otherName)), false, 'issuer name differs');
+});
+
+test('issuedBy with the CA\'s set of issued leaves: a known leaf skips the signature check, never the name or validity checks', async () => {
+  const inter = await ca('intermediate');
+  const known = SharedDigestSet.create(16);
+  const issued = issuedBy(inter.der, known);
+  const k = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const good = parseCertificate(await leaf(inter, k.publicKey));
+  assert.equal(issued(good), true, 'not in the set: verified');
+  // A certificate whose signature bytes are broken passes only while the set holds its exact DER. (The CA adds only
+  // what it signed, so this cannot happen for real; here it shows the signature check was skipped.)
+  const der = good.der.slice();
+  der[der.length - 3]! ^= 1;
+  const broken = parseCertificate(der);
+  assert.equal(issued(broken), false, 'unknown and badly signed');
+  known.add(createHash('sha256').update(der).digest());
+  assert.equal(issued(broken), true, 'known: no signature check');
+  assert.equal(issued(broken, new Date(broken.validity.notAfter.getTime() + 2 * MIN)), false, 'known but expired');
+  assert.equal(issued(broken, new Date(broken.validity.notBefore.getTime() - 2 * MIN)), false, 'known but not yet valid');
+  const other = issuedBy((await ca('another')).der, known);
+  assert.equal(other(broken), false, 'known, but the issuer name is another CA\'s');
 });
 
 test('certificates with other keys (RSA, P-384) verify through KeyObjects; bad certificates and signatures are clear errors', async () => {

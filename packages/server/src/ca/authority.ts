@@ -16,6 +16,7 @@ import type { OidcIdentity } from '../identity/oidc.js';
 import type { SecretStore } from '../storage/secrets.js';
 import { CaError } from './errors.js';
 import { IssuerPool } from './issuer-pool.js';
+import { SharedDigestSet } from '../workers/digest-set.js';
 import type { WorkerPool } from '../workers/pool.js';
 import { LEAF_LIFETIME_MS, LeafSigner, type LeafIdentity } from './leaf.js';
 import type { ClientKey } from './spki.js';
@@ -70,6 +71,8 @@ export class CertificateAuthority {
   /** Issues on the main thread (issue()); request handling goes through the worker pool instead. */
   private readonly signer: LeafSigner;
   private readonly pool: IssuerPool;
+  /** Digests of the leaves this process issued, shared with the log's entry verifiers (tlog/issued.ts). */
+  private readonly issued = SharedDigestSet.create();
 
   private constructor(
     private readonly root: StoredCertificate,
@@ -80,8 +83,8 @@ export class CertificateAuthority {
     workers: WorkerPool | undefined,
   ) {
     this.chainPem = [toPem('CERTIFICATE', inter.der), toPem('CERTIFICATE', root.der)];
-    this.signer = new LeafSigner(interKey, inter.der, ctlogKey);
-    this.pool = new IssuerPool({ interKey, interCert: inter.der, ctlogKey }, workers);
+    this.signer = new LeafSigner(interKey, inter.der, ctlogKey, { issued: this.issued });
+    this.pool = new IssuerPool({ interKey, interCert: inter.der, ctlogKey, issued: this.issued.buffer }, workers);
   }
 
   /**
@@ -130,6 +133,15 @@ export class CertificateAuthority {
       // The CT key is made at the CA's first start, before any SCT exists.
       ctlogValidFrom: this.root.parsed.validity.notBefore,
     };
+  }
+
+  /**
+   * This CA as the log's trusted issuer: its intermediate, whose current leaves may be logged without a token, and
+   * the shared set of the leaves issued here, so the log's verifiers need not check the intermediate's signature on
+   * each of them.
+   */
+  trustedIssuer(): { certificate: Uint8Array; issued: SharedArrayBuffer } {
+    return { certificate: this.inter.der.slice(), issued: this.issued.buffer };
   }
 
   /** The CT log ID (SHA-256 of its SPKI). */

@@ -5,6 +5,7 @@
 // threadpool hop per signature only added dispatch, futex wake-ups and callbacks (about a third of the CPU an
 // issuance took).
 import { verifyJwsSignatureSync } from '../identity/jws.js';
+import { SharedDigestSet } from '../workers/digest-set.js';
 import { ownBuffer, type WorkerService } from '../workers/host.js';
 import { CaError } from './errors.js';
 import { verifiedCsrKey } from './csr.js';
@@ -15,7 +16,7 @@ import { IDENTITY_REFUSED, type IssueJob, type IssuerInit } from './issuer-pool.
 class TokenRefused extends Error {}
 
 export function createService(init: IssuerInit): WorkerService<IssueJob, Uint8Array> {
-  const signer = new LeafSigner(init.interKey, init.interCert, init.ctlogKey, { syncCrypto: true });
+  const signer = new LeafSigner(init.interKey, init.interCert, init.ctlogKey, { syncCrypto: true, ...(init.issued ? { issued: SharedDigestSet.from(init.issued) } : {}) });
   return {
     handle: (job) => {
       // The main thread checked everything about the token but its signature (OidcVerifier.check).

@@ -24,6 +24,8 @@ export interface IssuerInit {
   interKey: KeyObject;
   interCert: Uint8Array;
   ctlogKey: KeyObject;
+  /** The CA's SharedDigestSet buffer: each leaf's digest is added as it is issued. */
+  issued?: SharedArrayBuffer;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 } from '@signet/core';
 import { CaError } from './errors.js';
 import { encode, extension, node, oid, seq, unsignedInteger, type DerNode } from './der.js';
+import type { SharedDigestSet } from '../workers/digest-set.js';
 
 /** Leaf lifetime (Fulcio: NotAfter = NotBefore + 10 minutes). */
 export const LEAF_LIFETIME_MS = 10 * 60 * 1000;
@@ -140,14 +141,20 @@ export class LeafSigner {
 
   private readonly sign: (data: Uint8Array, key: KeyObject) => Promise<Uint8Array>;
 
-  /** `syncCrypto`: sign on the calling thread (for worker threads) rather than in the libuv threadpool. */
+  private readonly issued: SharedDigestSet | undefined;
+
+  /**
+   * `syncCrypto`: sign on the calling thread (for worker threads) rather than in the libuv threadpool. `issued`: the
+   * CA's shared set of issued leaves, which gets each leaf's SHA-256 (the log's verifiers consult it).
+   */
   constructor(
     private readonly interKey: KeyObject,
     interCertDer: Uint8Array,
     private readonly ctlogKey: KeyObject,
-    opts: { syncCrypto?: boolean } = {},
+    opts: { syncCrypto?: boolean; issued?: SharedDigestSet } = {},
   ) {
     this.sign = opts.syncCrypto ? signSync : signAsync;
+    this.issued = opts.issued;
     for (const [k, what] of [
       [interKey, 'intermediate'],
       [ctlogKey, 'CT log'],
@@ -204,7 +211,9 @@ export class LeafSigner {
     const sctList = node(0x04, sctListBytes(this.logId, timestamp, sctSignature));
     const tbs = encode(seq(...head, node(0xa3, seq(...extensions, seq(oid(OID.sctList), node(0x04, sctList))))));
     const signature = await this.sign(tbs, this.interKey);
-    return encode(seq(tbs, this.signatureAlgorithm, node(0x03, ZERO, signature)), true);
+    const der = encode(seq(tbs, this.signatureAlgorithm, node(0x03, ZERO, signature)), true);
+    this.issued?.add(sha256(der));
+    return der;
   }
 
   private fulcioExtensions(id: LeafIdentity): Uint8Array[] {

@@ -4,7 +4,7 @@ import { leafHash, parseTilePath, publicKeyFromPem, spkiFingerprint, toHex } fro
 import { requireRole } from '../http/auth.js';
 import { TlogError } from './errors.js';
 import { ENTRIES_LEVEL, type LogEntryJson, type TransparencyLog } from './log.js';
-import { VerifierPool } from './verifier-pool.js';
+import { VerifierPool, type TrustedIssuerSpec } from './verifier-pool.js';
 import type { WorkerPool } from '../workers/pool.js';
 
 export { TransparencyLog } from './log.js';
@@ -53,7 +53,7 @@ export interface TlogRouteOptions {
    * one of them is still accepted. The server passes its own CA, so Sigstore clients (which carry no Signet
    * token) can log what they sign keyless; entries signed with bare keys need a token. Checked in the workers.
    */
-  trustedIssuers?: Uint8Array[];
+  trustedIssuers?: TrustedIssuerSpec[];
   /** The server's shared worker pool, for entry verification (without one the routes start their own). */
   workers?: WorkerPool;
 }

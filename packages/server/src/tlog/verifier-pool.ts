@@ -3,6 +3,15 @@ import type { CanonicalEntry } from './entries.js';
 import { TlogError, type TlogErrorCode } from './errors.js';
 
 /**
+ * A CA whose current leaves mark an entry fromTrustedIssuer: its certificate (DER) and, for the server's own CA, the
+ * shared set of the leaves it issued (SharedDigestSet's buffer), which spares the workers most signature checks.
+ */
+export interface TrustedIssuerSpec {
+  certificate: Uint8Array;
+  issued?: SharedArrayBuffer;
+}
+
+/**
  * Parses, verifies and canonicalizes proposed entries from their raw JSON bodies on worker threads
  * (verify-worker.ts), so signature verification (ECDSA over a digest costs a few hundred microseconds) never blocks
  * the event loop. The server passes its shared pool; without one the log starts its own.
@@ -12,8 +21,8 @@ export class VerifierPool {
   private readonly own: WorkerPool | undefined;
   private closed = false;
 
-  /** `trustedIssuers`: CA certificates (DER) whose current leaves mark an entry fromTrustedIssuer. */
-  constructor(trustedIssuers: Uint8Array[] = [], workers?: WorkerPool) {
+  /** `trustedIssuers`: the CAs whose current leaves mark an entry fromTrustedIssuer. */
+  constructor(trustedIssuers: TrustedIssuerSpec[] = [], workers?: WorkerPool) {
     if (!workers) this.own = workers = new WorkerPool({ size: workersPerCore(4), what: 'entry verifier' });
     this.service = workers.service({
       name: 'tlog.verify',

@@ -5,9 +5,11 @@ import { ownBuffer, type WorkerService } from '../workers/host.js';
 import { canonicalizeProposedEntry, type CanonicalEntry } from './entries.js';
 import { TlogError } from './errors.js';
 import { issuedBy } from './issued.js';
+import { SharedDigestSet } from '../workers/digest-set.js';
+import type { TrustedIssuerSpec } from './verifier-pool.js';
 
-export function createService(data: { trustedIssuers: Uint8Array[] }): WorkerService<string, CanonicalEntry> {
-  const issuers = data.trustedIssuers.map((der) => issuedBy(der));
+export function createService(data: { trustedIssuers: TrustedIssuerSpec[] }): WorkerService<string, CanonicalEntry> {
+  const issuers = data.trustedIssuers.map((t) => issuedBy(t.certificate, t.issued ? SharedDigestSet.from(t.issued) : undefined));
   const trusted = (cert: ParsedCertificate): boolean => issuers.some((issued) => issued(cert));
   return {
     handle: (body) => {
