@@ -324,7 +324,7 @@ function pemB64(der: Uint8Array): string {
 
 /**
  * The keyless sequence shared by blobs and envelopes: a certificate for the token's identity, a signature with
- * its ephemeral key, an RFC 3161 timestamp over the signature bytes, then the log entry (sigstore-js order).
+ * its ephemeral key, then an RFC 3161 timestamp over the signature bytes and the log entry, concurrently.
  */
 async function keyless<T>(
   ep: KeylessEndpoints,
@@ -335,9 +335,12 @@ async function keyless<T>(
   const cert = await requestSigningCertificate(ep.fulcio, token);
   const leaf = cert.chain[0]!;
   const { signature, entry, extra } = await signWith(cert, pemB64(leaf));
-  const timestamps = ep.tsa ? [await requestTimestamp(ep.tsa, signature)] : [];
-  const tlogEntries =
-    opts.tlogUpload === false ? [] : [await createLogEntry(ep.rekor, { apiVersion: '0.0.1', kind: entry.kind, spec: entry.spec }, entry.kind, '0.0.1')];
+  // Both witnesses at once, as sigstore-js does (Promise.all over its witnesses): each needs only the signature, and
+  // a sign then waits for the slower of the two rather than their sum.
+  const [timestamps, tlogEntries] = await Promise.all([
+    ep.tsa ? requestTimestamp(ep.tsa, signature).then((t) => [t]) : Promise.resolve([]),
+    opts.tlogUpload === false ? Promise.resolve([]) : createLogEntry(ep.rekor, { apiVersion: '0.0.1', kind: entry.kind, spec: entry.spec }, entry.kind, '0.0.1').then((e) => [e]),
+  ]);
   return { leaf, signature, tlogEntries, timestamps, extra };
 }
 
