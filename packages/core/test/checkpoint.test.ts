@@ -212,6 +212,7 @@ const ROOT = new Uint8Array(32).map((_, i) => i * 7);
 test('checkpoint round trips with ECDSA and Ed25519 keys, alone and together', async () => {
   const origin = 'signet.example/log';
   const ecS = ecdsaNoteSigner(origin, ec.privateKey);
+  const ecSync = ecdsaNoteSigner(origin, ec.privateKey, { sync: true }); // signs on this thread, same note format
   const edS = ed25519NoteSigner(origin, ed.privateKey);
   const ecV = ecdsaNoteVerifier(origin, ec.publicKey);
   const edV = ed25519NoteVerifier(origin, ed.publicKey);
@@ -222,7 +223,7 @@ test('checkpoint round trips with ECDSA and Ed25519 keys, alone and together', a
   const body = formatCheckpoint(cp);
   assert.equal(body, `${origin}\n1234567890123\n${Buffer.from(ROOT).toString('base64')}\nTimestamp: 1\n`);
   assert.deepEqual(parseCheckpointBody(body), cp);
-  for (const signers of [[ecS], [edS], [ecS, edS]]) {
+  for (const signers of [[ecS], [ecSync], [edS], [ecS, edS], [ecSync, edS]]) {
     const note = await signCheckpoint(cp, signers);
     assert.ok(note.startsWith(`${body}\n\u2014 ${origin} `));
     for (const verifiers of [[ecV], [edV], [ecV, edV]]) {

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import {
   MemoryTree,
@@ -110,8 +110,7 @@ export class TransparencyLog {
     this.origin = `${this.keyName} - ${this.treeId}`;
     this.store = logStore(database);
     // Checkpoints are signed synchronously, as the batch's SETs are (set-signer.ts): no threadpool round trip.
-    const { name, keyHint } = ecdsaNoteSigner(this.keyName, privateKey);
-    this.noteSigner = { name, keyHint, sign: (text) => Promise.resolve(new Uint8Array(sign('sha256', text, privateKey))) };
+    this.noteSigner = ecdsaNoteSigner(this.keyName, privateKey, { sync: true });
   }
 
   /** Opens the log: loads (or makes, at first start) the log key, rebuilds the tree and checks it against the stored checkpoint. */

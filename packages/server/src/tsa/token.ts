@@ -45,7 +45,7 @@ const HASH_OIDS: Record<TsaHash, string> = {
 
 /** A SHA-2 AlgorithmIdentifier with parameters absent (RFC 5754 §2). */
 const hashAlgorithm = (h: TsaHash): Uint8Array => derSequence(derOid(HASH_OIDS[h]));
-const attribute = (oid: string, value: Uint8Array): Uint8Array => derSequence(derOid(oid), derSetOf(value));
+const attribute = (oid: Uint8Array, value: Uint8Array): Uint8Array => derSequence(oid, derSetOf(value));
 // Encoded once: derOid is exact but slow (BigInt arcs), and each token needs these three.
 const MESSAGE_DIGEST_OID = derOid(OIDS.messageDigest);
 const TST_INFO_OID = derOid(OIDS.tstInfo);
@@ -96,13 +96,13 @@ export class PreparedTsaSigner {
 
     this.policy = derOid(policyOid);
     this.accuracy = accuracySeconds ? derSequence(derInteger(accuracySeconds)) : undefined;
-    this.contentTypeAttr = attribute(OIDS.contentType, derOid(OIDS.tstInfo));
+    this.contentTypeAttr = attribute(derOid(OIDS.contentType), TST_INFO_OID);
     // RFC 5035: SigningCertificateV2 { certs SEQUENCE OF ESSCertIDv2 }, ESSCertIDv2 { hashAlgorithm DEFAULT sha256
     // (omitted), certHash, issuerSerial { issuer GeneralNames ([4] directoryName, EXPLICIT as Name is a CHOICE),
     // serialNumber } }.
     const certHash = derOctetString(new Uint8Array(createHash('sha256').update(certificate).digest()));
     const essCertId = derSequence(certHash, derSequence(derSequence(derExplicit(4, cert.issuer)), serial));
-    this.signingCertificateAttr = attribute(OIDS.signingCertificateV2, derSequence(derSequence(essCertId)));
+    this.signingCertificateAttr = attribute(derOid(OIDS.signingCertificateV2), derSequence(derSequence(essCertId)));
     this.sid = derSequence(cert.issuer, serial);
     this.digestAlgorithm = HASH_ALGORITHMS[this.digest];
     this.signatureAlgorithm = derSequence(derOid(this.digest === 'sha256' ? OIDS.ecdsaWithSha256 : OIDS.ecdsaWithSha384));
@@ -119,7 +119,7 @@ export class PreparedTsaSigner {
 
     const signedAttrs = derSetOf(
       this.contentTypeAttr,
-      derSequence(MESSAGE_DIGEST_OID, derSetOf(derOctetString(new Uint8Array(createHash(this.digest).update(tstInfo).digest())))),
+      attribute(MESSAGE_DIGEST_OID, derOctetString(new Uint8Array(createHash(this.digest).update(tstInfo).digest()))),
       this.signingCertificateAttr,
     );
     // RFC 5652 §5.4: the signature covers the DER SET OF the attributes (not their [0] IMPLICIT form).
